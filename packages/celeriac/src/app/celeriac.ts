@@ -1,0 +1,179 @@
+import type { ResultBackend } from '../backends/backend.ts';
+import { createBackend } from '../backends/create-backend.ts';
+import { AsyncResult } from '../result/async-result.ts';
+import type { BoundTaskFunction, TaskFunction } from '../task/task.ts';
+import { Task } from '../task/task.ts';
+import type { ApplyOptions, TaskOptions } from '../task/options.ts';
+import { createTransport } from '../transports/create-transport.ts';
+import type { Transport } from '../transports/transport.ts';
+import { anonNodename, uuid } from '../util/ids.ts';
+import { silentLogger, type Logger } from '../util/logger.ts';
+import { resolveConfig, type CeleriacOptions, type ResolvedConfig } from './config.ts';
+import { Control } from './control.ts';
+import { buildTaskMessage } from './message-builder.ts';
+import { compileRoutes, resolveRoute } from './router.ts';
+
+/**
+ * A Celeriac application: the registry of tasks plus the connections to the broker and the
+ * result backend. Connections open lazily on first use and close with `close()`.
+ *
+ * @example
+ * export const app = new Celeriac({ broker: 'amqp://guest:guest@127.0.0.1:5672//', backend: 'redis://127.0.0.1:6379/0' });
+ * export const add = app.task('tasks.add', (x: number, y: number) => x + y);
+ */
+export class Celeriac {
+  readonly conf: ResolvedConfig;
+  logger: Logger;
+  /** The client's reply address (Celery's thread oid): `reply_to` of every task it sends. */
+  readonly oid = uuid();
+  /** The sender name in the `origin` header. */
+  readonly origin = anonNodename();
+  readonly tasks = new Map<string, Task<never[], unknown>>();
+  readonly control = new Control(this);
+  private readonly routers;
+  private transportPromise: Promise<Transport> | undefined;
+  private backendPromise: Promise<ResultBackend | undefined> | undefined;
+  private readonly declaredQueues = new Map<string, Promise<void>>();
+
+  constructor(options: CeleriacOptions = {}) {
+    this.conf = resolveConfig(options);
+    this.logger = options.logger ?? silentLogger;
+    this.routers = compileRoutes(this.conf.taskRoutes);
+  }
+
+  /** Registers a task; with `{ bind: true }` the function gets the task context first. */
+  task<A extends unknown[], R>(
+    name: string,
+    fn: BoundTaskFunction<A, R>,
+    options: TaskOptions & { bind: true },
+  ): Task<A, Awaited<R>>;
+  task<A extends unknown[], R>(
+    name: string,
+    fn: TaskFunction<A, R>,
+    options?: TaskOptions & { bind?: false },
+  ): Task<A, Awaited<R>>;
+  task<A extends unknown[], R>(
+    name: string,
+    fn: TaskFunction<A, R> | BoundTaskFunction<A, R>,
+    options: TaskOptions = {},
+  ): Task<A, Awaited<R>> {
+    if (this.tasks.has(name)) throw new Error(`task ${JSON.stringify(name)} is already registered`);
+    if (typeof fn !== 'function') throw new TypeError(`task ${JSON.stringify(name)}: expected a function`);
+    const task = new Task<A, Awaited<R>>(this, name, fn as TaskFunction<A, Awaited<R>>, Object.freeze({ ...options }));
+    this.tasks.set(name, task as unknown as Task<never[], unknown>);
+    return task;
+  }
+
+  /** Sends a task by name (it may live in Python); resolves once the broker confirmed it. */
+  async sendTask<R = unknown>(
+    name: string,
+    args: readonly unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions = {},
+  ): Promise<AsyncResult<R>> {
+    if (!Array.isArray(args)) throw new TypeError(`sendTask(${name}): args must be an array`);
+    const taskOptions = this.tasks.get(name)?.options;
+    const { queue, route, priority } = resolveRoute(
+      this.routers,
+      name,
+      args as unknown[],
+      kwargs,
+      { queue: options.queue ?? taskOptions?.queue, exchange: options.exchange, routingKey: options.routingKey, priority: options.priority ?? taskOptions?.priority },
+      this.conf.defaultQueue,
+    );
+    const { id, message } = buildTaskMessage({
+      name,
+      args,
+      kwargs,
+      options,
+      taskOptions,
+      origin: this.origin,
+      replyTo: this.oid,
+      priority,
+    });
+    const transport = await this.connection();
+    await this.declareQueueOnce(transport, queue);
+    const ignoreResult = options.ignoreResult ?? taskOptions?.ignoreResult ?? this.conf.ignoreResult;
+    if (!ignoreResult && this.conf.backend) {
+      const backend = await this.backend();
+      await backend?.onTaskSent?.(id);
+    }
+    await transport.publish(message, route);
+    return new AsyncResult<R>(id, this);
+  }
+
+  /** A handle on any task's result by id. */
+  AsyncResult<R = unknown>(id: string): AsyncResult<R> {
+    return new AsyncResult<R>(id, this);
+  }
+
+  /** The broker connection, opened on first use. */
+  connection(): Promise<Transport> {
+    this.transportPromise ??= (async () => {
+      const transport = await createTransport(this.conf.broker, {
+        logger: this.logger,
+        heartbeatMs: this.conf.brokerHeartbeatMs,
+        connectionMaxRetries: this.conf.brokerConnectionMaxRetries,
+        options: this.conf.brokerOptions,
+      });
+      await transport.connect();
+      return transport;
+    })();
+    this.transportPromise.catch(() => (this.transportPromise = undefined));
+    return this.transportPromise;
+  }
+
+  /** The result backend, or undefined when none is configured. */
+  backend(): Promise<ResultBackend | undefined> {
+    const url = this.conf.backend;
+    if (!url) return Promise.resolve(undefined);
+    this.backendPromise ??= (async () => {
+      const backend = await createBackend(url, {
+        logger: this.logger,
+        resultExpiresMs: this.conf.resultExpiresMs,
+        oid: this.oid,
+        getBrokerTransport: () => this.connection(),
+      });
+      await backend.connect();
+      return backend;
+    })();
+    this.backendPromise.catch(() => (this.backendPromise = undefined));
+    return this.backendPromise;
+  }
+
+  /** The result backend; throws with the fix when none is configured. */
+  async requireBackend(): Promise<ResultBackend> {
+    const backend = await this.backend();
+    if (!backend) {
+      throw new Error('no result backend configured: pass `backend` to new Celeriac() or set CELERIAC_RESULT_BACKEND');
+    }
+    return backend;
+  }
+
+  /** Declares a queue (and its exchange and binding) once per connection. */
+  declareQueueOnce(transport: Transport, queue: import('../transports/transport.ts').QueueSpec): Promise<void> {
+    let declared = this.declaredQueues.get(queue.name);
+    if (!declared) {
+      declared = transport.declareQueue(queue);
+      declared.catch(() => this.declaredQueues.delete(queue.name));
+      this.declaredQueues.set(queue.name, declared);
+    }
+    return declared;
+  }
+
+  /** Closes the backend and the broker connection. */
+  async close(): Promise<void> {
+    const backend = this.backendPromise;
+    const transport = this.transportPromise;
+    this.backendPromise = undefined;
+    this.transportPromise = undefined;
+    this.declaredQueues.clear();
+    await (await backend?.catch(() => undefined))?.close();
+    await (await transport?.catch(() => undefined))?.close();
+  }
+}
+
+/** Same as `new Celeriac(options)`. */
+export function createApp(options: CeleriacOptions = {}): Celeriac {
+  return new Celeriac(options);
+}

@@ -1,0 +1,31 @@
+/**
+ * Celeriac: a distributed task queue for TypeScript that speaks Celery's wire protocol.
+ * This is the whole public API; anything not exported here is internal.
+ */
+export { Celeriac, createApp } from './app/celeriac.ts';
+export type { CeleriacOptions, ResolvedConfig, TaskRoutes, TaskRoute, TaskRouter } from './app/config.ts';
+export { Task } from './task/task.ts';
+export type { TaskFunction, BoundTaskFunction } from './task/task.ts';
+export type { TaskOptions, ApplyOptions } from './task/options.ts';
+export type { TaskContext, RetryOptions } from './task/context.ts';
+export {
+  Retry,
+  Reject,
+  Ignore,
+  MaxRetriesExceededError,
+  NotRegistered,
+  SoftTimeLimitExceeded,
+  TimeLimitExceeded,
+  TaskRevokedError,
+  WorkerLostError,
+} from './task/errors.ts';
+export { AsyncResult } from './result/async-result.ts';
+export type { GetOptions } from './result/async-result.ts';
+export { TaskError } from './result/exceptions.ts';
+export { ResultTimeoutError } from './backends/waiters.ts';
+export { States, type TaskState } from './result/states.ts';
+export type { ResultMeta, ExceptionInfo } from './result/meta.ts';
+export { Signature } from './canvas/signature.ts';
+export type { Transport, Delivery, QueueSpec, ExchangeSpec } from './transports/transport.ts';
+export type { ResultBackend } from './backends/backend.ts';
+export { InvalidMessageError, DecodeError } from './protocol/errors.ts';
