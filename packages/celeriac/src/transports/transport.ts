@@ -114,4 +114,9 @@ export interface Delivery {
 export interface Consumer {
   /** Stops new deliveries; deliveries already handed out can still be settled. */
   cancel(): Promise<void>;
+  /**
+   * Changes the prefetch window while consuming (Celery's `qos.increment_eventually`), e.g. so ETA
+   * messages held in memory do not starve the pool. 0 = unlimited.
+   */
+  setPrefetch(count: number): Promise<void>;
 }

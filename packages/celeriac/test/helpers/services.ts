@@ -39,7 +39,10 @@ function probe(name: ServiceName): Promise<boolean> {
 export async function describeWith(services: ServiceName[], title: string, body: () => void): Promise<void> {
   const missing: ServiceName[] = [];
   for (const name of services) if (!(await probe(name))) missing.push(name);
-  if (missing.length === 0) return describe(title, body);
+  if (missing.length === 0) {
+    describe(title, body);
+    return;
+  }
   const why = missing.map((m) => `${m} (${SERVICES[m].host}:${SERVICES[m].port})`).join(', ');
   if (process.env.CI === 'true') {
     describe(title, () => {

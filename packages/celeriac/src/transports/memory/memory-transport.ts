@@ -118,7 +118,7 @@ class MemoryConsumer implements Consumer, MemorySubscriber {
   constructor(
     private readonly broker: MemoryBroker,
     private readonly queues: readonly string[],
-    private readonly options: ConsumeOptions,
+    private options: ConsumeOptions,
     private readonly onDelivery: DeliveryHandler,
     private readonly onCancelled: () => void,
   ) {}
@@ -142,6 +142,11 @@ class MemoryConsumer implements Consumer, MemorySubscriber {
     // Deliver asynchronously, as a network broker would, so handlers never re-enter publish().
     queueMicrotask(() => this.onDelivery(delivery));
     return true;
+  }
+
+  async setPrefetch(count: number): Promise<void> {
+    this.options = { ...this.options, prefetch: count };
+    this.broker.drainAll(this.queues);
   }
 
   async cancel(): Promise<void> {
