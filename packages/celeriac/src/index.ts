@@ -29,3 +29,34 @@ export { Signature } from './canvas/signature.ts';
 export type { Transport, Delivery, QueueSpec, ExchangeSpec } from './transports/transport.ts';
 export type { ResultBackend } from './backends/backend.ts';
 export { InvalidMessageError, DecodeError } from './protocol/errors.ts';
+export { Worker, WorkerShutdownError } from './worker/worker.ts';
+export type { WorkerOptions } from './worker/worker.ts';
+export type { TaskEvent, TaskEventType } from './worker/events.ts';
+export { chain, Chain } from './canvas/chain.ts';
+export { group, Group, GroupResult } from './canvas/group.ts';
+export {
+  Beat,
+  createBeat,
+  every,
+  crontab,
+  solar,
+  clocked,
+  ConfigFileStore,
+  SqlScheduleStore,
+  DjangoScheduleStore,
+  LocalLease,
+  RedisLease,
+  SqlLease,
+  ScheduleError,
+  UnknownTimeZoneError,
+  BeatEntryError,
+} from './beat/index.ts';
+export type {
+  BeatOptions,
+  BeatSetup,
+  BeatEntryInfo,
+  BeatEntryDefinition,
+  Schedule,
+  ScheduleStore,
+  BeatLease,
+} from './beat/index.ts';

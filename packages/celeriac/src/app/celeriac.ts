@@ -22,7 +22,10 @@ import { compileRoutes, resolveRoute } from './router.ts';
  * export const add = app.task('tasks.add', (x: number, y: number) => x + y);
  */
 export class Celeriac {
-  readonly conf: ResolvedConfig;
+  /** The resolved, frozen configuration; replaced only by `configure()` before connecting. */
+  get conf(): ResolvedConfig {
+    return this.resolved;
+  }
   logger: Logger;
   /** The client's reply address (Celery's thread oid): `reply_to` of every task it sends. */
   readonly oid = uuid();
@@ -30,15 +33,41 @@ export class Celeriac {
   readonly origin = anonNodename();
   readonly tasks = new Map<string, Task<never[], unknown>>();
   readonly control = new Control(this);
-  private readonly routers;
+  private resolved: ResolvedConfig;
+  private options: CeleriacOptions;
+  private routers;
   private transportPromise: Promise<Transport> | undefined;
   private backendPromise: Promise<ResultBackend | undefined> | undefined;
   private readonly declaredQueues = new Map<string, Promise<void>>();
 
   constructor(options: CeleriacOptions = {}) {
-    this.conf = resolveConfig(options);
+    this.options = { ...options };
+    this.resolved = resolveConfig(options);
     this.logger = options.logger ?? silentLogger;
-    this.routers = compileRoutes(this.conf.taskRoutes);
+    this.routers = compileRoutes(this.resolved.taskRoutes);
+  }
+
+  /**
+   * Overrides options of an app a module built, before it connects: the CLI applies `--broker`,
+   * `--result-backend` and friends this way, so flags win over the module's config and the env.
+   * Throws once the broker or backend connection was opened (it would keep the old URL).
+   *
+   * @example
+   * app.configure({ broker: 'amqp://guest:guest@rabbit//', concurrency: 4 });
+   */
+  configure(overrides: Partial<CeleriacOptions>): this {
+    if (this.transportPromise || this.backendPromise) {
+      throw new Error(
+        'app.configure() must be called before the app connects (before the first send, get or worker start)',
+      );
+    }
+    const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+    const options = { ...this.options, ...defined };
+    this.resolved = resolveConfig(options);
+    this.options = options;
+    if (overrides.logger) this.logger = overrides.logger;
+    this.routers = compileRoutes(this.resolved.taskRoutes);
+    return this;
   }
 
   /** Registers a task; with `{ bind: true }` the function gets the task context first. */
@@ -59,7 +88,12 @@ export class Celeriac {
   ): Task<A, Awaited<R>> {
     if (this.tasks.has(name)) throw new Error(`task ${JSON.stringify(name)} is already registered`);
     if (typeof fn !== 'function') throw new TypeError(`task ${JSON.stringify(name)}: expected a function`);
-    const task = new Task<A, Awaited<R>>(this, name, fn as TaskFunction<A, Awaited<R>>, Object.freeze({ ...options }));
+    const task = new Task<A, Awaited<R>>(
+      this,
+      name,
+      fn as TaskFunction<A, Awaited<R>>,
+      Object.freeze({ ...options }),
+    );
     this.tasks.set(name, task as unknown as Task<never[], unknown>);
     return task;
   }
@@ -78,7 +112,12 @@ export class Celeriac {
       name,
       args as unknown[],
       kwargs,
-      { queue: options.queue ?? taskOptions?.queue, exchange: options.exchange, routingKey: options.routingKey, priority: options.priority ?? taskOptions?.priority },
+      {
+        queue: options.queue ?? taskOptions?.queue,
+        exchange: options.exchange,
+        routingKey: options.routingKey,
+        priority: options.priority ?? taskOptions?.priority,
+      },
       this.conf.defaultQueue,
     );
     const { id, message } = buildTaskMessage({
@@ -145,13 +184,18 @@ export class Celeriac {
   async requireBackend(): Promise<ResultBackend> {
     const backend = await this.backend();
     if (!backend) {
-      throw new Error('no result backend configured: pass `backend` to new Celeriac() or set CELERIAC_RESULT_BACKEND');
+      throw new Error(
+        'no result backend configured: pass `backend` to new Celeriac() or set CELERIAC_RESULT_BACKEND',
+      );
     }
     return backend;
   }
 
   /** Declares a queue (and its exchange and binding) once per connection. */
-  declareQueueOnce(transport: Transport, queue: import('../transports/transport.ts').QueueSpec): Promise<void> {
+  declareQueueOnce(
+    transport: Transport,
+    queue: import('../transports/transport.ts').QueueSpec,
+  ): Promise<void> {
     let declared = this.declaredQueues.get(queue.name);
     if (!declared) {
       declared = transport.declareQueue(queue);

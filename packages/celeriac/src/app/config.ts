@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../util/logger.ts';
 import { parseDuration } from '../util/duration.ts';
+import type { BeatEntryDefinition } from '../beat/entry.ts';
 
 const duration = z.union([z.number().nonnegative(), z.string()]);
 
@@ -55,6 +56,12 @@ const optionsSchema = z
     taskRoutes: z.custom<TaskRoutes>().optional(),
     /** Transport options passed to the broker adapter (e.g. Redis `visibilityTimeout`, `globalKeyprefix`). */
     brokerOptions: z.record(z.string(), z.unknown()).default({}),
+    /** Beat's periodic tasks by entry name (Celery's `beat_schedule`); see `BeatEntryDefinition`. */
+    beatSchedule: z.record(z.string(), z.custom<BeatEntryDefinition>()).default({}),
+    /** The file beat keeps last-run times in (file scheduler). (Default: `celeriac-beat-schedule.json`) */
+    beatScheduleFilename: z.string().min(1).default('celeriac-beat-schedule.json'),
+    /** Longest sleep between beat's checks. (Default: 300 s, as Celery) */
+    beatMaxLoopInterval: duration.default('300s'),
     /** Logger (pino). Default: a silent one for libraries; the CLI passes a real one. */
     logger: z.custom<Logger>().optional(),
   })
@@ -67,7 +74,13 @@ export interface ResolvedConfig
   extends Readonly<
     Omit<
       z.output<typeof optionsSchema>,
-      'resultExpires' | 'defaultRetryDelay' | 'etaParkAfter' | 'shutdownGrace' | 'brokerHeartbeat' | 'logger'
+      | 'resultExpires'
+      | 'defaultRetryDelay'
+      | 'etaParkAfter'
+      | 'shutdownGrace'
+      | 'brokerHeartbeat'
+      | 'logger'
+      | 'beatMaxLoopInterval'
     >
   > {
   readonly broker: string;
@@ -77,6 +90,7 @@ export interface ResolvedConfig
   readonly etaParkAfterMs: number;
   readonly shutdownGraceMs: number;
   readonly brokerHeartbeatMs: number;
+  readonly beatMaxLoopIntervalMs: number;
 }
 
 /** Resolves options once: env fallbacks, defaults, durations to ms; throws with the fix on bad input. */
@@ -97,5 +111,6 @@ export function resolveConfig(options: CeleriacOptions = {}, env: NodeJS.Process
     etaParkAfterMs: parseDuration(o.etaParkAfter, 'etaParkAfter'),
     shutdownGraceMs: parseDuration(o.shutdownGrace, 'shutdownGrace'),
     brokerHeartbeatMs: parseDuration(o.brokerHeartbeat, 'brokerHeartbeat'),
+    beatMaxLoopIntervalMs: parseDuration(o.beatMaxLoopInterval, 'beatMaxLoopInterval'),
   });
 }

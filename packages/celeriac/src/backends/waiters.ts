@@ -19,6 +19,7 @@ export class ResultTimeoutError extends Error {
  */
 export class ResultWaiters {
   private readonly waiting = new Map<string, Set<(meta: ResultMeta) => void>>();
+  private readonly cancels = new Set<(error: Error) => void>();
 
   get size(): number {
     return this.waiting.size;
@@ -44,8 +45,17 @@ export class ResultWaiters {
     onIdle?: (taskId: string) => void,
   ): Promise<ResultMeta> {
     return new Promise<ResultMeta>((resolve, reject) => {
+      if (options.signal?.aborted) {
+        reject(options.signal.reason ?? new Error('aborted'));
+        return;
+      }
       let timer: NodeJS.Timeout | undefined;
+      let settled = false;
       const finish = (fn: () => void) => {
+        // A late check() or a notify after a timeout must not settle (or call onIdle) twice.
+        if (settled) return;
+        settled = true;
+        this.cancels.delete(cancel);
         const set = this.waiting.get(taskId);
         set?.delete(listener);
         if (set && set.size === 0) {
@@ -60,11 +70,16 @@ export class ResultWaiters {
         if (isReady(meta.status)) finish(() => resolve(meta));
       };
       const onAbort = () => finish(() => reject(options.signal?.reason ?? new Error('aborted')));
+      const cancel = (error: Error) => finish(() => reject(error));
+      this.cancels.add(cancel);
       let set = this.waiting.get(taskId);
       if (!set) this.waiting.set(taskId, (set = new Set()));
       set.add(listener);
       if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
-        timer = setTimeout(() => finish(() => reject(new ResultTimeoutError(taskId, options.timeoutMs!))), options.timeoutMs);
+        timer = setTimeout(
+          () => finish(() => reject(new ResultTimeoutError(taskId, options.timeoutMs!))),
+          options.timeoutMs,
+        );
       }
       options.signal?.addEventListener('abort', onAbort, { once: true });
       check().then(
@@ -72,5 +87,15 @@ export class ResultWaiters {
         (error: unknown) => finish(() => reject(error)),
       );
     });
+  }
+
+  /** Ids with at least one waiter. */
+  ids(): IterableIterator<string> {
+    return this.waiting.keys();
+  }
+
+  /** Rejects every waiter (the backend is closing): nobody is left hanging until a timeout. */
+  cancelAll(error: Error): void {
+    for (const cancel of [...this.cancels]) cancel(error);
   }
 }

@@ -15,7 +15,8 @@ function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
 }
 
 export function decodeJson(text: string): unknown {
-  return JSON.parse(text, reviveKombuType);
+  // A reviver makes JSON.parse several times slower; only kombu >= 5.3 payloads need it.
+  return text.includes('"__type__"') ? JSON.parse(text, reviveKombuType) : JSON.parse(text);
 }
 
 function reviveKombuType(_key: string, value: unknown): unknown {

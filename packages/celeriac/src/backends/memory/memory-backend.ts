@@ -1,6 +1,8 @@
 import type { BackendCapabilities, ResultBackend, StoreContext } from '../backend.ts';
 import { pendingMeta, type ResultMeta } from '../../result/meta.ts';
 import { States } from '../../result/states.ts';
+import { BackendClosedError } from '../errors.ts';
+import { decodeResultMeta, encodeResultMeta } from '../result-json.ts';
 import { ResultWaiters } from '../waiters.ts';
 
 const stores = new Map<string, Map<string, { meta: ResultMeta; expiresAt: number }>>();
@@ -26,14 +28,18 @@ export class MemoryBackend implements ResultBackend {
 
   async close(): Promise<void> {
     allWaiters.delete(this.waiters);
+    this.waiters.cancelAll(new BackendClosedError('memory'));
   }
 
   async store(meta: ResultMeta, context: StoreContext): Promise<void> {
+    // Round-trip through JSON as a real backend would: unencodable results fail here too, and
+    // the caller's later mutations of the value do not change what was stored.
+    const stored = decodeResultMeta(meta.task_id, encodeResultMeta(meta));
     const current = this.live(meta.task_id);
     if (current?.status === States.SUCCESS) return;
     const expiresAt = context.expiresSeconds == null ? Infinity : Date.now() + context.expiresSeconds * 1000;
-    this.results.set(meta.task_id, { meta, expiresAt });
-    for (const waiters of allWaiters) waiters.notify(meta);
+    this.results.set(meta.task_id, { meta: stored, expiresAt });
+    for (const waiters of allWaiters) waiters.notify(stored);
   }
 
   async get(taskId: string): Promise<ResultMeta> {

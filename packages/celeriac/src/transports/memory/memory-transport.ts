@@ -28,7 +28,7 @@ export class MemoryTransport implements Transport {
   readonly safeUrl: string;
   private readonly broker: MemoryBroker;
   private readonly consumers = new Set<MemoryConsumer>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly listeners = new Set<(status: TransportStatus) => void>();
   private closed = false;
 
@@ -46,12 +46,16 @@ export class MemoryTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
     for (const consumer of [...this.consumers]) {
       await consumer.cancel();
       consumer.requeueOutstanding();
     }
+    // Parked messages were acked already: hand them back now (early; the worker re-checks eta) rather than lose them.
+    for (const [timer, giveBack] of this.timers) {
+      clearTimeout(timer);
+      giveBack();
+    }
+    this.timers.clear();
     this.emit({ state: 'closed' });
   }
 
@@ -88,15 +92,18 @@ export class MemoryTransport implements Transport {
   }
 
   async redeliverAt(delivery: Delivery, dueAtMs: number): Promise<void> {
-    const { message, exchange, routingKey } = delivery;
+    if (!(delivery instanceof MemoryDelivery)) throw new TypeError('redeliverAt needs a delivery from a memory transport');
+    const { message, exchange, routingKey, queue } = delivery;
+    // Back to the queue it came from, not through its exchange (which may route to other queues too).
+    const giveBack = () => this.broker.enqueue(queue, { message, exchange, routingKey, redelivered: false });
     const timer = setTimeout(
       () => {
         this.timers.delete(timer);
-        this.broker.publish(message, exchange, routingKey);
+        giveBack();
       },
       Math.max(0, dueAtMs - Date.now()),
     );
-    this.timers.add(timer);
+    this.timers.set(timer, giveBack);
     delivery.ack();
   }
 
@@ -137,7 +144,7 @@ class MemoryConsumer implements Consumer, MemorySubscriber {
       return true;
     }
     this.unacked++;
-    const delivery = new MemoryDelivery(stored, (requeue) => this.settle(delivery, queue, stored, requeue));
+    const delivery = new MemoryDelivery(stored, queue, (requeue) => this.settle(delivery, queue, stored, requeue));
     this.outstanding.add(delivery);
     // Deliver asynchronously, as a network broker would, so handlers never re-enter publish().
     queueMicrotask(() => this.onDelivery(delivery));
@@ -153,7 +160,8 @@ class MemoryConsumer implements Consumer, MemorySubscriber {
     if (this.cancelled) return;
     this.cancelled = true;
     for (const queue of this.queues) this.broker.unsubscribe(queue, this);
-    this.onCancelled();
+    // Until its deliveries are settled the transport keeps it, so close() can still give them back.
+    if (this.outstanding.size === 0) this.onCancelled();
   }
 
   /** Unsettled deliveries go back to their queues, as when an AMQP channel closes. */
@@ -166,6 +174,7 @@ class MemoryConsumer implements Consumer, MemorySubscriber {
     this.unacked--;
     if (requeue) this.broker.requeue(queue, stored);
     this.broker.drainAll(this.queues);
+    if (this.cancelled && this.outstanding.size === 0) this.onCancelled();
   }
 }
 
@@ -178,6 +187,8 @@ class MemoryDelivery implements Delivery {
 
   constructor(
     stored: StoredMessage,
+    /** The queue it was taken from, where `redeliverAt` puts it back. */
+    readonly queue: string,
     private readonly onSettle: (requeue: boolean | null) => void,
   ) {
     this.message = stored.message;

@@ -1,0 +1,107 @@
+import type { Figure } from './types.ts';
+
+/** How a Celeriac figure is judged: its references and the target from the issue. */
+interface Comparison {
+  raw?: string;
+  python?: string;
+  target?: string;
+  /** undefined when a reference figure is missing (its scenario failed or was not selected). */
+  met?: (figure: Figure, vsRaw: number | undefined, vsPython: number | undefined) => boolean | undefined;
+}
+
+const workerTarget: Comparison['met'] = (_f, vsRaw, vsPython) =>
+  vsRaw === undefined || vsPython === undefined ? undefined : vsRaw >= 0.7 && vsPython >= 4;
+
+const COMPARISONS: Record<string, Comparison> = {
+  'raw.consume-ack-each': { raw: 'raw.consume-ack' },
+  'celeriac.publish': {
+    raw: 'raw.publish',
+    target: '≥ 0.8× raw',
+    met: (_f, vsRaw) => (vsRaw === undefined ? undefined : vsRaw >= 0.8),
+  },
+  'celeriac.worker.ignore': {
+    raw: 'raw.consume-ack',
+    python: 'python.worker.ignore',
+    target: '≥ 0.7× raw, ≥ 4× Python',
+    met: workerTarget,
+  },
+  'celeriac.worker.redis': {
+    raw: 'raw.consume-ack',
+    python: 'python.worker.redis',
+    target: '≥ 0.7× raw, ≥ 4× Python',
+    met: workerTarget,
+  },
+  'python.worker.ignore': { raw: 'raw.consume-ack' },
+  'python.worker.redis': { raw: 'raw.consume-ack' },
+  'celeriac.latency.p50': { python: 'python.latency.p50' },
+  'celeriac.latency.p99': { python: 'python.latency.p99', target: '≤ 10 ms', met: (f) => f.value <= 10 },
+};
+
+export interface ComparedFigure extends Figure {
+  unit: 'msg/s' | 'ms';
+  /** Rates: this / raw. */
+  vsRaw?: number;
+  /** Rates: this / Python; latencies: Python / this. Above 1 means Celeriac is ahead. */
+  vsPython?: number;
+  target?: string;
+  /** Whether the target was met; null when a reference is missing. */
+  met?: boolean | null;
+}
+
+export function compare(figures: readonly Figure[]): ComparedFigure[] {
+  const byId = new Map(figures.map((f) => [f.id, f]));
+  const ratio = (figure: Figure, refId: string | undefined): number | undefined => {
+    const ref = refId ? byId.get(refId) : undefined;
+    if (!ref || !Number.isFinite(ref.value) || !Number.isFinite(figure.value) || figure.value === 0)
+      return undefined;
+    return figure.kind === 'latency' ? ref.value / figure.value : figure.value / ref.value;
+  };
+  return figures.map((figure) => {
+    const c = COMPARISONS[figure.id] ?? {};
+    const vsRaw = ratio(figure, c.raw);
+    const vsPython = ratio(figure, c.python);
+    return {
+      ...figure,
+      unit: figure.kind === 'rate' ? 'msg/s' : 'ms',
+      ...(vsRaw !== undefined ? { vsRaw } : {}),
+      ...(vsPython !== undefined ? { vsPython } : {}),
+      ...(c.target ? { target: c.target, met: c.met?.(figure, vsRaw, vsPython) ?? null } : {}),
+    };
+  });
+}
+
+export function markdownTable(
+  figures: readonly ComparedFigure[],
+  errors: readonly { scenario: string; message: string }[],
+): string {
+  const rows = [
+    '| scenario | result | × raw | × Python | CPU µs/msg | target |',
+    '|---|---:|---:|---:|---:|---|',
+    ...figures.map((f) =>
+      [
+        f.label,
+        f.kind === 'rate'
+          ? `${Math.round(f.value).toLocaleString('en-US')} msg/s`
+          : `${formatMs(f.value)} ms`,
+        formatRatio(f.vsRaw),
+        formatRatio(f.vsPython),
+        typeof f.details?.cpuUsPerTask === 'number' ? String(f.details.cpuUsPerTask) : '',
+        f.target ? `${f.met === null ? 'n/a' : f.met ? 'met' : 'MISSED'} (${f.target})` : '',
+      ].join(' | '),
+    ),
+    ...errors.map((e) => `${e.scenario} | FAILED: ${oneLine(e.message)} | | | | `),
+  ];
+  return rows.map((r) => (r.startsWith('|') ? r : `| ${r} |`)).join('\n');
+}
+
+function formatRatio(value: number | undefined): string {
+  return value === undefined ? '' : `${value.toFixed(2)}×`;
+}
+
+function formatMs(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : '∞ (timed out)';
+}
+
+function oneLine(text: string): string {
+  return (text.split('\n')[0] ?? '').replace(/\|/g, '/').slice(0, 160);
+}

@@ -1,0 +1,41 @@
+/**
+ * The Celeriac side of `npm run bench`: a worker in its own process, started through the Worker
+ * API as a deployment would, with the same two no-op tasks as bench/py/bench_app.py.
+ * Config comes as JSON in BENCH_WORKER; it says `{type: 'ready'}` over IPC once consuming and
+ * stops (warm) on `{type: 'stop'}` or SIGTERM.
+ */
+import { Celeriac } from '../../packages/celeriac/src/index.ts';
+import { Worker } from '../../packages/celeriac/src/worker/worker.ts';
+import type { CeleriacWorkerConfig } from '../lib/workers.ts';
+
+const config = JSON.parse(process.env.BENCH_WORKER ?? 'null') as CeleriacWorkerConfig | null;
+if (!config) throw new Error('BENCH_WORKER is not set: this file is started by bench/lib/workers.ts');
+
+const app = new Celeriac({ broker: config.broker, backend: config.backend, defaultQueue: config.queue });
+app.task('bench.noop', () => undefined, { ignoreResult: true });
+app.task('bench.noop_result', () => undefined);
+
+const worker = new Worker(app, {
+  queues: [config.queue],
+  concurrency: config.concurrency,
+  hostname: config.hostname,
+  prefetchMultiplier: config.prefetchMultiplier,
+});
+
+let stopping = false;
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await worker.stop();
+  await app.close();
+  // Exiting (rather than waiting for the loop to empty) also flushes a --cpu-prof profile.
+  process.exit(0);
+}
+process.on('message', (message: { type?: string }) => {
+  if (message?.type === 'stop') void shutdown();
+});
+process.on('SIGTERM', () => void shutdown());
+process.on('disconnect', () => void shutdown());
+
+await worker.start();
+process.send?.({ type: 'ready' });

@@ -1,0 +1,206 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import type { Celeriac } from '../../app/celeriac.ts';
+import type { Mailbox } from '../../control/mailbox.ts';
+import { celeriacVersion } from '../../control/version.ts';
+import type { Logger } from '../../util/logger.ts';
+import type { Worker } from '../../worker/worker.ts';
+import type { CliContext } from '../context.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { say } from '../output.ts';
+import { commaList, parseInteger } from '../parse.ts';
+import { action, examples } from './shared.ts';
+
+interface WorkerCliOptions {
+  queues?: string;
+  concurrency?: string;
+  pool?: string;
+  hostname?: string;
+  taskEvents?: boolean;
+  beat?: boolean;
+  prefetchMultiplier?: string;
+}
+
+const POOLS = ['async', 'threads', 'processes'];
+
+/** `celeriac worker`: runs a worker until SIGTERM/SIGINT (celery/bin/worker.py). */
+export function registerWorker(program: Command): void {
+  const cmd = program
+    .command('worker')
+    .description('Start a worker: consume the queues and run the app’s tasks until SIGTERM/SIGINT.')
+    .option('-Q, --queues <q1,q2>', 'comma-separated queues to consume (default: the app default queue)')
+    .option('-c, --concurrency <n>', 'tasks run at once (default: the app config, 10)')
+    .option('-P, --pool <pool>', `execution pool: ${POOLS.join(', ')}`, 'async')
+    .option(
+      '-n, --hostname <name@host>',
+      'node name; %h is the host name, %n its first part (default: celery@%h)',
+    )
+    .option('-E, --task-events', 'send task events (for monitors such as Flower or celeriac monitor)')
+    .option('-B, --beat', 'also run the periodic task scheduler in this process')
+    .option('--prefetch-multiplier <n>', 'unacked messages per unit of concurrency (0 = unlimited)')
+    .addHelpText(
+      'after',
+      '\nSignals: the first SIGTERM or SIGINT starts a warm shutdown (running tasks finish, up to\n' +
+        "the app's shutdownGrace); a second one shuts down at once.",
+    )
+    .action(action<WorkerCliOptions>('worker', (ctx, opts) => runWorker(ctx, opts), 'info'));
+  examples(cmd, [
+    'celeriac -A tasks.ts worker -l info',
+    'celeriac -A tasks.ts worker -Q emails,reports -c 20 -n emails@%h -E',
+    'celeriac -A tasks.ts -b amqp://guest:guest@rabbit// worker',
+  ]);
+}
+
+async function runWorker(ctx: CliContext, opts: WorkerCliOptions): Promise<number> {
+  const pool = opts.pool ?? 'async';
+  if (!POOLS.includes(pool))
+    throw new UsageError(`-P/--pool must be one of ${POOLS.join(', ')}, got ${JSON.stringify(pool)}`);
+  if (pool !== 'async') throw new UsageError(`the ${pool} pool is not available yet; use -P async`);
+  const concurrency = parseInteger(opts.concurrency, '--concurrency', 1);
+  const prefetchMultiplier = parseInteger(opts.prefetchMultiplier, '--prefetch-multiplier', 0);
+  if (opts.hostname !== undefined && !opts.hostname.trim())
+    throw new UsageError('-n/--hostname must not be empty');
+  const app = await ctx.app({ required: true, oneShot: false });
+  const { Worker } = await import('../../worker/worker.ts');
+  let worker: Worker;
+  try {
+    worker = new Worker(app, {
+      queues: commaList(opts.queues),
+      concurrency,
+      hostname: opts.hostname,
+      prefetchMultiplier,
+      sendEvents: opts.taskEvents === true ? true : undefined,
+      logger: ctx.logger,
+    });
+  } catch (error) {
+    // The worker validates its options; a bad one is the user's to fix.
+    throw new UsageError((error as Error).message);
+  }
+  return new WorkerProcess(app, worker, ctx.logger, opts.beat === true).run();
+}
+
+/** The worker's process lifecycle: start, banner, signals, shutdown. */
+class WorkerProcess {
+  private mailbox: Mailbox | undefined;
+  private beat: { stop(): Promise<void> } | undefined;
+  private shuttingDown: Promise<void> | undefined;
+  private exitCode = 0;
+  private finished!: () => void;
+  private readonly done = new Promise<void>((resolve) => (this.finished = resolve));
+
+  constructor(
+    private readonly app: Celeriac,
+    private readonly worker: Worker,
+    private readonly logger: Logger,
+    private readonly withBeat: boolean,
+  ) {}
+
+  async run(): Promise<number> {
+    const onSignal = (signal: NodeJS.Signals) => this.onSignal(signal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      try {
+        await this.worker.start();
+      } catch (error) {
+        await this.worker.stop({ graceful: false }).catch(() => undefined);
+        throw new CliError(`worker could not start: ${(error as Error).message}`, {
+          code: 'WORKER_START',
+          cause: error,
+        });
+      }
+      await this.startMailbox();
+      if (this.withBeat) await this.startBeat();
+      say(banner(this.worker));
+      await this.done;
+      return this.exitCode;
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+  }
+
+  /**
+   * Remote control, unless the Worker runs its own mailbox (the lead may move it there). Our
+   * `shutdown` handler takes the same path as SIGTERM so the process exits.
+   */
+  private async startMailbox(): Promise<void> {
+    if ((this.worker as unknown as { mailbox?: unknown }).mailbox !== undefined) return;
+    const { defaultControlPanel, startMailbox } = await import('../../control/mailbox.ts');
+    const { NO_REPLY } = await import('../../control/control-panel.ts');
+    const panel = defaultControlPanel().register('shutdown', (ctx, args) => {
+      ctx.logger.warn(typeof args.msg === 'string' ? args.msg : 'Got shutdown from remote');
+      void this.shutdown(true, 'remote shutdown');
+      return NO_REPLY;
+    });
+    this.mailbox = await startMailbox(this.worker, await this.app.connection(), this.logger, { panel });
+  }
+
+  private async startBeat(): Promise<void> {
+    const { Beat } = await import('../../beat/beat.ts');
+    const beat = new Beat(this.app, { logger: this.logger });
+    await beat.start();
+    this.beat = beat;
+  }
+
+  private onSignal(signal: NodeJS.Signals): void {
+    if (!this.shuttingDown) {
+      this.logger.warn(`worker: warm shutdown (${signal})`);
+      void this.shutdown(true, signal);
+    } else {
+      this.logger.warn(`worker: cold shutdown (${signal})`);
+      this.exitCode = 1;
+      void this.worker.stop({ graceful: false });
+    }
+  }
+
+  private shutdown(graceful: boolean, reason: string): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      this.logger.debug({ reason }, 'worker: shutting down');
+      await this.beat?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'beat stop failed'));
+      await this.mailbox?.stop();
+      await this.worker.stop({ graceful });
+    })()
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'worker: shutdown failed');
+        this.exitCode = 1;
+      })
+      .finally(() => this.finished());
+    return this.shuttingDown;
+  }
+}
+
+/** The start banner, laid out like Celery's (celery/apps/worker.py `startup_info`). */
+export function banner(worker: Worker): string {
+  const d = worker.describe();
+  const events = worker.options.sendEvents ? 'ON' : 'OFF (enable -E to monitor tasks in this worker)';
+  const left = [
+    ` -------------- ${d.hostname} v${celeriacVersion()}`,
+    '--- ***** -----',
+    `-- ******* ---- ${os.type()}-${os.release()}-${os.arch()} ${new Date().toISOString().replace('T', ' ').slice(0, 19)}`,
+    '- *** --- * ---',
+    '- ** ---------- [config]',
+    `- ** ---------- .> app:         celeriac (node ${process.versions.node})`,
+    `- ** ---------- .> transport:   ${d.broker}`,
+    `- ** ---------- .> results:     ${d.backend}`,
+    `- *** --- * --- .> concurrency: ${d.concurrency} (${d.pool}), prefetch ${d.prefetch}`,
+    `-- ******* ---- .> task events: ${events}`,
+    '--- ***** -----',
+    ' -------------- [queues]',
+  ];
+  const byName = new Map(worker.queues().map((q) => [q.name, q]));
+  const queues = d.queues.map((name) => {
+    const binding = byName.get(name)?.bindings?.[0];
+    const exchange = binding ? `${binding.exchange.name}(${binding.exchange.type})` : '(direct)';
+    return `                .> ${name.padEnd(16)} exchange=${exchange} key=${binding?.routingKey ?? name}`;
+  });
+  const tasks = d.tasks.filter((t) => !t.startsWith('celery.'));
+  return [
+    ...left,
+    ...queues,
+    '',
+    '[tasks]',
+    ...(tasks.length > 0 ? tasks.map((t) => `  . ${t}`) : ['  (none)']),
+    '',
+  ].join('\n');
+}

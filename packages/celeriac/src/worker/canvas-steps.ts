@@ -1,0 +1,122 @@
+import type { Celeriac } from '../app/celeriac.ts';
+import { optionsFromWire } from '../canvas/signature.ts';
+import type { SignatureDict } from '../protocol/types.ts';
+import type { ExceptionInfo } from '../result/meta.ts';
+import { States } from '../result/states.ts';
+import type { ApplyOptions } from '../task/options.ts';
+import { uuid } from '../util/ids.ts';
+import type { Logger } from '../util/logger.ts';
+import type { Request } from './request.ts';
+import type { ResultStore } from './result-store.ts';
+
+/**
+ * What runs after a task (§8.2, §8.3; celery/app/trace.py and celery/backends/base.py
+ * `mark_as_failure`, `_call_task_errbacks`): link callbacks and the next chain step on success,
+ * errbacks and the remaining chain steps' FAILURE on failure. Chords are a later issue.
+ */
+export class CanvasSteps {
+  constructor(
+    private readonly app: Celeriac,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Sends the link callbacks (return value prepended unless immutable) and the next chain step
+   * (the last of `embed.chain`, with the rest as its chain), recording each as a child.
+   * Called before the task's own result is stored, so `children` is filled in.
+   */
+  async afterSuccess(request: Request, retval: unknown): Promise<void> {
+    const { callbacks, chain, chord } = request.message.embed;
+    const sends: Promise<void>[] = [];
+    if (callbacks) for (const sig of callbacks) sends.push(this.apply(request, sig, [retval], {}));
+    if (chain && chain.length > 0) {
+      const next = chain[chain.length - 1]!;
+      const rest = chain.slice(0, -1);
+      sends.push(this.apply(request, next, [retval], rest.length > 0 ? { chain: rest } : {}));
+    }
+    if (chord) this.chordTodo(request);
+    await Promise.all(sends);
+  }
+
+  /**
+   * Stores the FAILURE under the frozen id of every remaining chain step (new in Celery 5), then
+   * sends the errbacks as tasks with `[task_id, ...args]`.
+   */
+  async afterFailure(
+    request: Request,
+    info: ExceptionInfo,
+    traceback: string,
+    store: ResultStore | undefined,
+  ): Promise<void> {
+    const { errbacks, chain, chord } = request.message.embed;
+    if (chord) this.chordTodo(request);
+    if (store && chain) {
+      for (const step of chain) {
+        const taskId = step.options?.task_id;
+        if (typeof taskId !== 'string') continue;
+        const groupId = typeof step.options.group_id === 'string' ? step.options.group_id : null;
+        await store.store(request, States.FAILURE, info, traceback, { taskId, groupId });
+      }
+    }
+    if (errbacks) await Promise.all(errbacks.map((sig) => this.apply(request, sig, [request.id], {})));
+  }
+
+  private async apply(
+    request: Request,
+    sig: SignatureDict,
+    extraArgs: unknown[],
+    extra: ApplyOptions,
+  ): Promise<void> {
+    const lineage: ApplyOptions = { parentId: request.id, rootId: request.headers.root_id, ...extra };
+    switch (sig.subtask_type ?? null) {
+      case null:
+        request.addChild(await this.send(sig, extraArgs, lineage));
+        return;
+      case 'chain': {
+        // A chain as a callback: run its first step with the value, the rest reversed as its chain.
+        const steps = tasksOf(sig);
+        const [first, ...others] = steps;
+        if (!first) return;
+        const chain = [...others].reverse();
+        request.addChild(
+          await this.send(first, extraArgs, { ...lineage, ...(chain.length ? { chain } : {}) }),
+        );
+        return;
+      }
+      case 'group': {
+        const groupId = typeof sig.options?.task_id === 'string' ? sig.options.task_id : uuid();
+        const ids = await Promise.all(
+          tasksOf(sig).map((member) => this.send(member, extraArgs, { ...lineage, groupId })),
+        );
+        (request.children ??= []).push([[groupId, null], ids.map((id) => [[id, null], null])]);
+        return;
+      }
+      default:
+        this.logger.warn(
+          { taskId: request.id, callback: sig.task },
+          `TODO: ${sig.subtask_type} signatures as callbacks are not supported yet (chords are a later issue); ${sig.task} was not sent`,
+        );
+    }
+  }
+
+  private async send(sig: SignatureDict, extraArgs: unknown[], options: ApplyOptions): Promise<string> {
+    const args = sig.immutable ? (sig.args ?? []) : [...extraArgs, ...(sig.args ?? [])];
+    const result = await this.app.sendTask(sig.task, args, sig.kwargs ?? {}, {
+      ...optionsFromWire(sig.options ?? {}),
+      ...options,
+    });
+    return result.id;
+  }
+
+  private chordTodo(request: Request): void {
+    this.logger.warn(
+      { taskId: request.id },
+      `TODO: task ${request.name}[${request.id}] is part of a chord; chord bodies are not run yet (a later issue)`,
+    );
+  }
+}
+
+function tasksOf(sig: SignatureDict): SignatureDict[] {
+  const tasks = (sig.kwargs as { tasks?: unknown }).tasks;
+  return Array.isArray(tasks) ? (tasks as SignatureDict[]) : [];
+}

@@ -1,0 +1,44 @@
+import type { BoundTaskFunction, TaskFunction } from '../task/task.ts';
+import type { Request, RequestContext } from './request.ts';
+
+/**
+ * Where task functions run. The worker keeps the bookkeeping (slots, acks, results, retries);
+ * a pool only calls the function. `async` calls it on the event loop; a `threads` or `processes`
+ * pool (a later issue) would post the call to piscina or a child process and return a promise.
+ */
+export interface Pool {
+  /** `async`, `threads` or `processes`, as `inspect stats` reports it. */
+  readonly name: string;
+  /** Tasks run at once. */
+  readonly concurrency: number;
+  start(): Promise<void>;
+  /**
+   * Calls the task function with `args` (and `ctx` first for bound tasks). May return the value
+   * synchronously (the async pool, for plain functions) or a promise; may throw.
+   */
+  call(request: Request, ctx: RequestContext | undefined, args: unknown[]): unknown;
+  /** Frees the pool's resources; the worker has already aborted what was running. */
+  close(): Promise<void>;
+}
+
+/** Runs tasks on the event loop: for I/O-bound work. Cancellation is cooperative (`ctx.signal`). */
+export class AsyncPool implements Pool {
+  readonly name = 'async';
+
+  constructor(readonly concurrency: number) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    }
+  }
+
+  async start(): Promise<void> {}
+
+  call(request: Request, ctx: RequestContext | undefined, args: unknown[]): unknown {
+    const fn = request.task.fn;
+    return ctx
+      ? (fn as BoundTaskFunction<unknown[], unknown>)(ctx, ...args)
+      : (fn as TaskFunction<unknown[], unknown>)(...args);
+  }
+
+  async close(): Promise<void> {}
+}

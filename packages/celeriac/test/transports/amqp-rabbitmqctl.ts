@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pino, type Logger } from 'pino';
+
+const run = promisify(execFile);
+
+/** Runs `rabbitmqctl` on this machine's broker (the tests that use it control the broker they share). */
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('rabbitmqctl', args, { timeout: 20_000 });
+  return stdout;
+}
+
+/** Closes every connection whose `connection_name` client property is `connectionName` (and only those). */
+export async function closeConnectionsNamed(connectionName: string, reason = 'test: simulated broker-side close'): Promise<number> {
+  if (!/^[\w .:@-]+$/.test(connectionName)) throw new Error(`connection name ${JSON.stringify(connectionName)} is not safe to quote`);
+  // One eval instead of list_connections + close_connection: each rabbitmqctl call costs seconds on a busy box.
+  const expr =
+    `Ps = [P || P <- rabbit_networking:connections(), lists:member({<<"connection_name">>, longstr, <<"${connectionName}">>}, ` +
+    `proplists:get_value(client_properties, rabbit_networking:connection_info(P, [client_properties]), []))], ` +
+    `[rabbit_networking:close_connection(P, "${reason.replace(/"/g, '')}") || P <- Ps], length(Ps).`;
+  return Number((await rabbitmqctl('eval', expr)).trim());
+}
+
+/**
+ * Sets `rabbit` application env values (Erlang terms; undefined unsets) and returns the old ones, in one
+ * `rabbitmqctl eval` (each call costs seconds). Restore by calling it again with what it returned.
+ */
+export async function swapRabbitEnv(values: Record<string, string | undefined>): Promise<Record<string, string | undefined>> {
+  const keys = Object.keys(values);
+  for (const key of keys) if (!/^[a-z_]+$/.test(key)) throw new Error(`not a rabbit env key: ${key}`);
+  const read = `Old = [{K, application:get_env(rabbit, K)} || K <- [${keys.join(', ')}]]`;
+  const writes = keys.map((key) => {
+    const value = values[key];
+    return value === undefined ? `application:unset_env(rabbit, ${key})` : `application:set_env(rabbit, ${key}, ${value})`;
+  });
+  const out = await rabbitmqctl('eval', `${read}, ${writes.join(', ')}, Old.`);
+  const old: Record<string, string | undefined> = {};
+  for (const key of keys) {
+    const match = new RegExp(`\\{${key},\\{ok,([^{}]*)\\}\\}`).exec(out);
+    if (!match && !out.includes(`{${key},undefined}`)) throw new Error(`cannot read ${key} from ${out}`);
+    old[key] = match?.[1];
+  }
+  return old;
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** A real pino logger whose lines a test can read. */
+export function captureLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  return { logger, lines };
+}
+
+export const WARN = 40;
