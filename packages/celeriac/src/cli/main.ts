@@ -3,6 +3,7 @@ import { celeriacVersion } from '../control/version.ts';
 import { registerBeat } from './commands/beat.ts';
 import { registerCall } from './commands/call.ts';
 import { registerControl, registerInspect } from './commands/remote-control.ts';
+import { registerMigrate } from './commands/migrate.ts';
 import { registerPurge } from './commands/purge.ts';
 import { registerResult } from './commands/result.ts';
 import { registerStatus } from './commands/status.ts';
@@ -51,6 +52,7 @@ Environment: CELERIAC_BROKER_URL, CELERIAC_RESULT_BACKEND, CELERIAC_LOG_FORMAT (
   registerStatus(program);
   registerInspect(program);
   registerControl(program);
+  registerMigrate(program);
   // Exit codes are ours to choose (2 for usage), so commander throws instead of exiting.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

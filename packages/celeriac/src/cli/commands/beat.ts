@@ -27,13 +27,37 @@ export function registerBeat(program: Command): void {
   const cmd = program
     .command('beat')
     .description('Start the periodic task scheduler: send each entry’s task when it is due.')
-    .option('-S, --scheduler <name>', `where entries live: file (the app’s beatSchedule), db (beat’s SQL tables), django (django-celery-beat’s tables)`, 'file')
-    .option('-s, --schedule <file>', 'file scheduler: where last-run times are kept (default: the app’s beatScheduleFilename)')
-    .option('--db-url <url>', 'db/django scheduler: postgresql://, mysql:// or sqlite:///path.db (default: CELERIAC_BEAT_DB_URL, else an SQL result backend)')
-    .option('--lease-url <redis-url>', 'share a lease in Redis so several beats can run and only one sends (db: the database holds it without this)')
-    .option('--lease-timeout <seconds>', 'the lease lapses this long after its holder stops renewing it; another beat takes over', '10')
-    .option('--max-interval <seconds>', 'longest sleep between checks (default: the app’s beatMaxLoopInterval, 300)')
-    .option('--missed-runs <policy>', 'once (as Celery: a missed run fires once) or catch-up (every missed slot)', 'once')
+    .option(
+      '-S, --scheduler <name>',
+      `where entries live: file (the app’s beatSchedule), db (beat’s SQL tables), django (django-celery-beat’s tables)`,
+      'file',
+    )
+    .option(
+      '-s, --schedule <file>',
+      'file scheduler: where last-run times are kept (default: the app’s beatScheduleFilename)',
+    )
+    .option(
+      '--db-url <url>',
+      'db/django scheduler: postgresql://, mysql:// or sqlite:///path.db (default: CELERIAC_BEAT_DB_URL, else an SQL result backend)',
+    )
+    .option(
+      '--lease-url <redis-url>',
+      'share a lease in Redis so several beats can run and only one sends (db: the database holds it without this)',
+    )
+    .option(
+      '--lease-timeout <seconds>',
+      'the lease lapses this long after its holder stops renewing it; another beat takes over',
+      '10',
+    )
+    .option(
+      '--max-interval <seconds>',
+      'longest sleep between checks (default: the app’s beatMaxLoopInterval, 300)',
+    )
+    .option(
+      '--missed-runs <policy>',
+      'once (as Celery: a missed run fires once) or catch-up (every missed slot)',
+      'once',
+    )
     .option('--list [n]', 'print each entry with its next n run times (default 3) and exit')
     .action(action<BeatCliOptions>('beat', (ctx, opts) => runBeat(ctx, opts), 'info'));
   examples(cmd, [
@@ -47,7 +71,9 @@ export function registerBeat(program: Command): void {
 async function runBeat(ctx: CliContext, opts: BeatCliOptions): Promise<number> {
   const scheduler = opts.scheduler ?? 'file';
   if (!SCHEDULERS.includes(scheduler)) {
-    throw new UsageError(`-S/--scheduler must be one of ${SCHEDULERS.join(', ')}, got ${JSON.stringify(scheduler)}`);
+    throw new UsageError(
+      `-S/--scheduler must be one of ${SCHEDULERS.join(', ')}, got ${JSON.stringify(scheduler)}`,
+    );
   }
   const missedRuns = opts.missedRuns ?? 'once';
   if (missedRuns !== 'once' && missedRuns !== 'catch-up') {
@@ -56,7 +82,11 @@ async function runBeat(ctx: CliContext, opts: BeatCliOptions): Promise<number> {
   const leaseSeconds = parseSeconds(opts.leaseTimeout, '--lease-timeout');
   const maxIntervalSeconds = parseSeconds(opts.maxInterval, '--max-interval');
   const listCount =
-    opts.list === undefined ? undefined : typeof opts.list === 'string' ? parseInteger(opts.list, '--list', 1, 1000) : 3;
+    opts.list === undefined
+      ? undefined
+      : typeof opts.list === 'string'
+        ? parseInteger(opts.list, '--list', 1, 1000)
+        : 3;
   const app = await ctx.app({ required: true });
   const { createBeat } = await import('../../beat/create-beat.ts');
   const setup: BeatSetup = {
@@ -119,8 +149,14 @@ export function formatEntries(entries: BeatEntryInfo[]): string {
     .map((e) => {
       const state = e.enabled ? '' : ' [disabled]';
       const last = e.lastRunAt ? e.lastRunAt.toISOString() : 'never';
-      const next = e.nextRuns.length > 0 ? e.nextRuns.map((d) => `    - ${d.toISOString()}`) : ['    - (none)'];
-      return [`${e.name}${state}: ${e.task} ${e.schedule}`, `  last run: ${last} (${e.totalRunCount} runs)`, '  next:', ...next].join('\n');
+      const next =
+        e.nextRuns.length > 0 ? e.nextRuns.map((d) => `    - ${d.toISOString()}`) : ['    - (none)'];
+      return [
+        `${e.name}${state}: ${e.task} ${e.schedule}`,
+        `  last run: ${last} (${e.totalRunCount} runs)`,
+        '  next:',
+        ...next,
+      ].join('\n');
     })
     .join('\n');
 }
