@@ -390,16 +390,33 @@ with Connection('${URL}') as c:
       got.push(d);
       d.ack();
     });
+    const fx = { name: uniqueName('rfx'), type: 'fanout' as const };
+    await t.declareQueue({
+      name: `${fx.name}.q`,
+      autoDelete: true,
+      bindings: [{ exchange: fx, routingKey: '' }],
+    });
+    const heard: Delivery[] = [];
+    await t.consume([`${fx.name}.q`], { prefetch: 0, noAck: true }, (d) => heard.push(d));
     await t.publish(message(1), { exchange: '', routingKey: q });
     await waitFor(() => got.length === 1, 5000);
     // Kill only this transport's own connections (by id: other processes use the same names).
-    const internals = t as unknown as { client: Redis; consumers: Set<{ ctx: { blocking: Redis } }> };
-    const mine = [internals.client, ...[...internals.consumers].map((c) => c.ctx.blocking)];
-    expect(mine).toHaveLength(2);
-    for (const connection of mine) await raw.client('KILL', 'ID', String(await connection.client('ID')));
+    const internals = t as unknown as {
+      client: Redis;
+      consumers: Set<{ ctx: { blocking: Redis } }>;
+      fanout: { connection(): Redis };
+    };
+    const mine = [internals.client, internals.fanout.connection(), [...internals.consumers][0]!.ctx.blocking];
+    const ids = await Promise.all(mine.map(async (c) => String(await c.client('ID'))));
+    for (const id of ids) await raw.client('KILL', 'ID', id);
     await sleep(300);
     await t.publish(message(2), { exchange: '', routingKey: q });
     await waitFor(() => got.length === 2, 10_000);
+    // Subscriptions come back too (ioredis re-subscribes once its connection is up again).
+    await waitFor(async () => {
+      await t.publish(message('after'), { exchange: fx.name, routingKey: '' });
+      return heard.length > 0;
+    }, 10_000);
     expect(statuses).toContain('disconnected');
     expect(statuses.at(-1)).toBe('connected');
     // One warning for the outage, with its cause (the blocking connection's loss is a debug line).

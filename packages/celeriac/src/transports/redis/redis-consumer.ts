@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../util/logger.ts';
 import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler } from '../transport.ts';
 import { epochSeconds, type AckEmulation } from './redis-ack-emulation.ts';
+import { RedisDelivery, settledDelivery, tagOf } from './redis-delivery.ts';
 import { decodeEnvelope, type DecodedEnvelope } from './redis-envelope.ts';
 import type { FanoutQueue } from './redis-fanout.ts';
 import type { RedisKeys } from './redis-keys.ts';
@@ -353,63 +354,5 @@ export class RedisConsumer implements Consumer {
     } catch {
       this.blockingId = undefined;
     }
-  }
-}
-
-class RedisDelivery implements Delivery {
-  readonly message: Delivery['message'];
-  readonly exchange: string;
-  readonly routingKey: string;
-  readonly redelivered: boolean;
-  readonly deliveryTag: string;
-  private settled = false;
-
-  constructor(
-    decoded: DecodedEnvelope,
-    /** The envelope as it was in the list, for requeue and restore. */
-    readonly raw: string,
-    private readonly onSettle: (delivery: RedisDelivery, requeue: boolean | null) => void,
-  ) {
-    this.message = decoded.message;
-    this.exchange = decoded.exchange;
-    this.routingKey = decoded.routingKey;
-    this.redelivered = decoded.redelivered;
-    this.deliveryTag = decoded.deliveryTag;
-  }
-
-  ack(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.onSettle(this, null);
-  }
-
-  reject(requeue: boolean): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.onSettle(this, requeue);
-  }
-
-  markSettled(): void {
-    this.settled = true;
-  }
-}
-
-function settledDelivery(decoded: DecodedEnvelope): Delivery {
-  return {
-    message: decoded.message,
-    exchange: decoded.exchange,
-    routingKey: decoded.routingKey,
-    redelivered: decoded.redelivered,
-    ack: () => undefined,
-    reject: () => undefined,
-  };
-}
-
-function tagOf(raw: string): string | undefined {
-  try {
-    const tag = (JSON.parse(raw) as { properties?: { delivery_tag?: unknown } }).properties?.delivery_tag;
-    return typeof tag === 'string' ? tag : undefined;
-  } catch {
-    return undefined;
   }
 }
