@@ -5,7 +5,12 @@ import type { Embed, RawMessage, TaskHeaders, TaskMessage } from './types.ts';
 
 export const JSON_CONTENT_TYPE = 'application/json';
 
-const EMPTY_EMBED: Readonly<Embed> = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null });
+const EMPTY_EMBED: Readonly<Embed> = Object.freeze({
+  callbacks: null,
+  errbacks: null,
+  chain: null,
+  chord: null,
+});
 
 /** Everything needed to build a v2 task message; the rest is defaulted as `as_task_v2` does. */
 export interface TaskMessageInit {
@@ -32,7 +37,8 @@ export function encodeTaskMessage(init: TaskMessageInit): RawMessage {
       replyTo: init.replyTo,
       deliveryMode: init.deliveryMode ?? 2,
       priority: init.priority ?? 0,
-      expiration: init.expirationMs === undefined ? undefined : String(Math.max(0, Math.floor(init.expirationMs))),
+      expiration:
+        init.expirationMs === undefined ? undefined : String(Math.max(0, Math.floor(init.expirationMs))),
       headers: init.headers,
     },
   };
@@ -48,7 +54,9 @@ export function decodeTaskMessage(raw: RawMessage): TaskMessage {
   const headers = raw.properties.headers ?? {};
   if (typeof headers.task === 'string') return fromV2(headers, payload, raw);
   if (isRecord(payload) && typeof payload.task === 'string') return fromV1(payload, raw);
-  throw new InvalidMessageError('message has no task name: neither a `task` header (v2) nor a `task` body field (v1)');
+  throw new InvalidMessageError(
+    'message has no task name: neither a `task` header (v2) nor a `task` body field (v1)',
+  );
 }
 
 /** Decodes the body bytes (decompressing and checking the content type) into a JSON value. */
@@ -60,7 +68,9 @@ export function decodePayload(raw: RawMessage): unknown {
     );
   }
   if (contentEncoding && !/^utf-?8$/i.test(contentEncoding)) {
-    throw new DecodeError(`content encoding ${JSON.stringify(contentEncoding)} is not supported (utf-8 only)`);
+    throw new DecodeError(
+      `content encoding ${JSON.stringify(contentEncoding)} is not supported (utf-8 only)`,
+    );
   }
   const compression = raw.properties.headers?.compression;
   const bytes = typeof compression === 'string' ? decompress(raw.body, compression) : raw.body;
@@ -84,7 +94,8 @@ function decompress(body: Buffer, compression: string): Buffer {
 }
 
 function fromV2(headers: Record<string, unknown>, payload: unknown, raw: RawMessage): TaskMessage {
-  if (!Array.isArray(payload)) throw new InvalidMessageError('v2 body must be a JSON array [args, kwargs, embed]');
+  if (!Array.isArray(payload))
+    throw new InvalidMessageError('v2 body must be a JSON array [args, kwargs, embed]');
   const [args = [], kwargs = {}, embed = null] = payload as unknown[];
   const id = stringOr(headers.id, raw.properties.correlationId);
   if (!id) throw new InvalidMessageError('message has no task id (`id` header or correlation_id)');
@@ -156,13 +167,15 @@ export function normaliseHeaders(h: Record<string, unknown>): TaskHeaders {
 }
 
 function checkArgs(args: unknown): unknown[] {
-  if (!Array.isArray(args)) throw new InvalidMessageError(`task args must be an array, got ${describe(args)}`);
+  if (!Array.isArray(args))
+    throw new InvalidMessageError(`task args must be an array, got ${describe(args)}`);
   return args;
 }
 
 function checkKwargs(kwargs: unknown): Record<string, unknown> {
   if (kwargs === null || kwargs === undefined) return {};
-  if (!isRecord(kwargs)) throw new InvalidMessageError(`task kwargs must be an object, got ${describe(kwargs)}`);
+  if (!isRecord(kwargs))
+    throw new InvalidMessageError(`task kwargs must be an object, got ${describe(kwargs)}`);
   return kwargs;
 }
 

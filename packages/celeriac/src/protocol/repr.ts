@@ -22,7 +22,8 @@ function repr(value: unknown, depth: number): string {
   if (value === null || value === undefined) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';
-  if (typeof value === 'number') return Number.isInteger(value) || !Number.isFinite(value) ? pyNumber(value) : String(value);
+  if (typeof value === 'number')
+    return Number.isInteger(value) || !Number.isFinite(value) ? pyNumber(value) : String(value);
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'string') return pyString(value);
   if (Buffer.isBuffer(value)) return `b${pyString(value.toString('latin1'))}`;
@@ -46,10 +47,6 @@ function pyNumber(n: number): string {
 
 function pyString(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  const escaped = s
-    .replace(/\\/g, '\\\\')
-    .replace(/\n/g, '\\n')
-    .replace(/\r/g, '\\r')
-    .replace(/\t/g, '\\t');
+  const escaped = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
   return quote === "'" ? `'${escaped.replace(/'/g, "\\'")}'` : `"${escaped}"`;
 }

@@ -14,7 +14,12 @@ export interface TaskContext {
   readonly expires: string | null;
   /** The node running the task, e.g. `celery@host`. */
   readonly hostname: string;
-  readonly deliveryInfo: { exchange: string; routingKey: string; redelivered: boolean; priority: number | undefined };
+  readonly deliveryInfo: {
+    exchange: string;
+    routingKey: string;
+    redelivered: boolean;
+    priority: number | undefined;
+  };
   readonly headers: Readonly<TaskHeaders>;
   /** Fires on revoke with terminate, soft time limit and cold shutdown; pass it to fetch() and friends. */
   readonly signal: AbortSignal;

@@ -70,4 +70,5 @@ export interface ApplyOptions {
 }
 
 /** A signature object or its wire dict. */
-export type SignatureLike = { toDict(): import('../protocol/types.ts').SignatureDict } | import('../protocol/types.ts').SignatureDict;
+export type SignatureLike =
+  { toDict(): import('../protocol/types.ts').SignatureDict } | import('../protocol/types.ts').SignatureDict;

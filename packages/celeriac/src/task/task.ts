@@ -27,7 +27,11 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   }
 
   /** Sends the task with arguments, keyword arguments (mapped by `params`) and call options. */
-  applyAsync(args: A | [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+  applyAsync(
+    args: A | [],
+    kwargs: Record<string, unknown> = {},
+    options: ApplyOptions = {},
+  ): Promise<AsyncResult<R>> {
     return this.app.sendTask(this.name, args, kwargs, options) as Promise<AsyncResult<R>>;
   }
 

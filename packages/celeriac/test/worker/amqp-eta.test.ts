@@ -63,7 +63,11 @@ await describeWith(['rabbitmq'], 'worker ETAs on RabbitMQ with a short consumer_
         'application:set_env(rabbit, consumer_timeout, 3000), application:set_env(rabbit, channel_tick_interval, 500), Old.',
     );
     const [, timeout = '1800000', tick = '60000'] = /\{\{ok,(\d+)\},\{ok,(\d+)\}\}/.exec(old) ?? [];
-    restore = `application:set_env(rabbit, consumer_timeout, ${timeout}), application:set_env(rabbit, channel_tick_interval, ${tick}).`;
+    // A value below RabbitMQ's default was lowered by another test running now: put the default back instead.
+    const keep = (value: string, byDefault: number) => String(Math.max(Number(value), byDefault));
+    restore =
+      `application:set_env(rabbit, consumer_timeout, ${keep(timeout, 1_800_000)}), ` +
+      `application:set_env(rabbit, channel_tick_interval, ${keep(tick, 60_000)}).`;
   });
 
   afterAll(async () => {
