@@ -41,7 +41,10 @@ export function runTransportConformance(
       return t;
     }
 
-    async function queue(prefix = 'conf', extra: Partial<Parameters<Transport['declareQueue']>[0]> = {}): Promise<string> {
+    async function queue(
+      prefix = 'conf',
+      extra: Partial<Parameters<Transport['declareQueue']>[0]> = {},
+    ): Promise<string> {
       const name = uniqueName(`${prefix}`);
       queues.add(name);
       await transport.declareQueue({ name, durable: false, ...extra });
@@ -113,7 +116,9 @@ export function runTransportConformance(
 
     it('pipelines publishes: many in flight at once all confirm', async () => {
       const q = await queue();
-      await Promise.all([...Array(200).keys()].map((i) => transport.publish(msg(i), { exchange: '', routingKey: q })));
+      await Promise.all(
+        [...Array(200).keys()].map((i) => transport.publish(msg(i), { exchange: '', routingKey: q })),
+      );
       expect(await transport.queueLength(q)).toBe(200);
     });
 
@@ -316,7 +321,9 @@ export function runTransportConformance(
       const q = await queue();
       await transport.close();
       await transport.close();
-      await expect(transport.publish(msg('late'), { exchange: '', routingKey: q })).rejects.toThrow(/closed/i);
+      await expect(transport.publish(msg('late'), { exchange: '', routingKey: q })).rejects.toThrow(
+        /closed/i,
+      );
       const other = await open();
       expect(await other.queueLength(q)).toBe(0);
     });
@@ -411,7 +418,8 @@ async function collect(
 export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${predicate.toString()}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms: ${predicate.toString()}`);
     await sleep(10);
   }
 }

@@ -32,6 +32,8 @@ export async function createTransport(url: string, options: TransportOptions): P
       return new RedisTransport(url, options);
     }
     default:
-      throw new TypeError(`unsupported broker URL ${JSON.stringify(url)}: use amqp://, redis:// or memory://`);
+      throw new TypeError(
+        `unsupported broker URL ${JSON.stringify(url)}: use amqp://, redis:// or memory://`,
+      );
   }
 }

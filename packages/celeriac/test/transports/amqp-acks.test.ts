@@ -12,8 +12,9 @@ function wire() {
     ack(tag: number, multiple: boolean) {
       // RabbitMQ answers an unknown tag with 406 PRECONDITION_FAILED and closes the channel.
       if (!outstanding.has(tag)) throw new Error(`unknown delivery tag ${tag}`);
-      if (multiple) for (const t of [...outstanding]) t <= tag && outstanding.delete(t);
-      else outstanding.delete(tag);
+      if (multiple) {
+        for (const t of [...outstanding]) if (t <= tag) outstanding.delete(t);
+      } else outstanding.delete(tag);
       sent.push(`ack ${tag}${multiple ? '+' : ''}`);
     },
     reject(tag: number, requeue: boolean) {

@@ -17,14 +17,18 @@ describe('AMQP transport: unreachable broker', () => {
       options: { reconnectInitialDelayMs: 20 },
     });
     const statuses: string[] = [];
-    transport.onStatus((s) => statuses.push(s.state === 'reconnecting' ? `reconnecting:${s.attempt}` : s.state));
+    transport.onStatus((s) =>
+      statuses.push(s.state === 'reconnecting' ? `reconnecting:${s.attempt}` : s.state),
+    );
     expect(transport.safeUrl).toBe('amqp://celeriac:**@127.0.0.1:1//');
     const error = await transport.connect().then(
       () => undefined,
       (e: unknown) => e as Error & { code: string },
     );
     expect(error?.code).toBe('AMQP_CONNECT_FAILED');
-    expect(error?.message).toMatch(/^cannot connect to amqp:\/\/celeriac:\*\*@127\.0\.0\.1:1\/\/ after 4 attempts: .*ECONNREFUSED/);
+    expect(error?.message).toMatch(
+      /^cannot connect to amqp:\/\/celeriac:\*\*@127\.0\.0\.1:1\/\/ after 4 attempts: .*ECONNREFUSED/,
+    );
     expect(statuses).toEqual(['reconnecting:1', 'reconnecting:2', 'reconnecting:3', 'closed']);
     const text = JSON.stringify(lines);
     expect(text).not.toContain('s3cret');
@@ -46,7 +50,9 @@ describe('AMQP transport: unreachable broker', () => {
     const started = Date.now();
     await expect(transport.publish(msg(), { exchange: '', routingKey: 'q' })).rejects.toMatchObject({
       code: 'AMQP_PUBLISH_TIMEOUT',
-      message: expect.stringMatching(/no connection to amqp:\/\/celeriac:\*\*@127\.0\.0\.1:1\/\/ within 300 ms .*ECONNREFUSED/),
+      message: expect.stringMatching(
+        /no connection to amqp:\/\/celeriac:\*\*@127\.0\.0\.1:1\/\/ within 300 ms .*ECONNREFUSED/,
+      ),
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     await transport.close();
@@ -60,7 +66,12 @@ describe('AMQP URL and options', () => {
     expect(parseAmqpUrl('amqp://guest:guest@localhost:5672//').vhost).toBe('/');
     expect(parseAmqpUrl('amqp://localhost').vhost).toBe('/');
     expect(parseAmqpUrl('amqp://localhost/%2F').vhost).toBe('/');
-    expect(parseAmqpUrl('amqp://u:p%40ss@h/prod')).toMatchObject({ vhost: 'prod', username: 'u', password: 'p@ss', port: 5672 });
+    expect(parseAmqpUrl('amqp://u:p%40ss@h/prod')).toMatchObject({
+      vhost: 'prod',
+      username: 'u',
+      password: 'p@ss',
+      port: 5672,
+    });
     expect(parseAmqpUrl('amqps://h')).toMatchObject({ port: 5671, username: 'guest', password: 'guest' });
   });
 
@@ -68,9 +79,16 @@ describe('AMQP URL and options', () => {
     expect(() => parseAmqpUrl('redis://h')).toThrow(/amqp:\/\/ or amqps:\/\//);
     expect(() => parseAmqpUrl('amqp://u:secret@')).toThrow(/invalid AMQP URL/);
     const base = { logger: silentLogger, heartbeatMs: 60_000, connectionMaxRetries: 1 };
-    expect(() => resolveAmqpConfig('amqp://h', { ...base, options: { delayBucketsMs: [] } })).toThrow(/non-empty array/);
-    expect(() => resolveAmqpConfig('amqp://h', { ...base, options: { delayBucketsMs: ['soon'] } })).toThrow(/duration/);
-    const config = resolveAmqpConfig('amqp://h', { ...base, options: { delayBucketsMs: ['1m', 1000, '1s'] } });
+    expect(() => resolveAmqpConfig('amqp://h', { ...base, options: { delayBucketsMs: [] } })).toThrow(
+      /non-empty array/,
+    );
+    expect(() => resolveAmqpConfig('amqp://h', { ...base, options: { delayBucketsMs: ['soon'] } })).toThrow(
+      /duration/,
+    );
+    const config = resolveAmqpConfig('amqp://h', {
+      ...base,
+      options: { delayBucketsMs: ['1m', 1000, '1s'] },
+    });
     expect(config.delayBucketsMs).toEqual([1000, 60_000]);
     expect(config.target.heartbeat).toBe(60);
     expect(Object.isFrozen(config)).toBe(true);
@@ -78,5 +96,8 @@ describe('AMQP URL and options', () => {
 });
 
 function msg() {
-  return { body: Buffer.from('x'), properties: { contentType: 'text/plain', contentEncoding: 'utf-8', headers: {} } };
+  return {
+    body: Buffer.from('x'),
+    properties: { contentType: 'text/plain', contentEncoding: 'utf-8', headers: {} },
+  };
 }

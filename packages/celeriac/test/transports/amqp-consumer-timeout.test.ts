@@ -34,13 +34,20 @@ await describeWith(['rabbitmq'], 'AMQP transport: consumer_timeout (celery#6760)
       logger,
       heartbeatMs: 10_000,
       connectionMaxRetries: 3,
-      options: { delayBucketsMs: [1000, 2000], delayPrefix: 'celeriac-test.delay', reconnectInitialDelayMs: 100 },
+      options: {
+        delayBucketsMs: [1000, 2000],
+        delayPrefix: 'celeriac-test.delay',
+        reconnectInitialDelayMs: 100,
+      },
     });
     return { queue: uniqueName(prefix), transport, lines };
   }
 
   beforeAll(async () => {
-    restore = await swapRabbitEnv({ consumer_timeout: String(CONSUMER_TIMEOUT_MS), channel_tick_interval: '250' });
+    restore = await swapRabbitEnv({
+      consumer_timeout: String(CONSUMER_TIMEOUT_MS),
+      channel_tick_interval: '250',
+    });
     try {
       for (const { transport, queue } of [holder, parker]) {
         await transport.connect();
@@ -76,7 +83,9 @@ await describeWith(['rabbitmq'], 'AMQP transport: consumer_timeout (celery#6760)
     expect(Date.now() - receivedAt).toBeGreaterThanOrEqual(CONSUMER_TIMEOUT_MS - 100);
     expect(held[1]!.redelivered).toBe(true);
     const warnings = holder.lines.filter((l) => l.level >= WARN);
-    expect(warnings.map((l) => l.msg).join('\n')).toMatch(/consumer channel .* closed: .*PRECONDITION.FAILED.*(timed out|timeout)/i);
+    expect(warnings.map((l) => l.msg).join('\n')).toMatch(
+      /consumer channel .* closed: .*PRECONDITION.FAILED.*(timed out|timeout)/i,
+    );
     held[1]!.ack();
   });
 
@@ -99,6 +108,11 @@ await describeWith(['rabbitmq'], 'AMQP transport: consumer_timeout (celery#6760)
 function message(body: string) {
   return {
     body: Buffer.from(body),
-    properties: { contentType: 'text/plain', contentEncoding: 'utf-8', deliveryMode: 2 as const, headers: { eta: 'later', none: null } },
+    properties: {
+      contentType: 'text/plain',
+      contentEncoding: 'utf-8',
+      deliveryMode: 2 as const,
+      headers: { eta: 'later', none: null },
+    },
   };
 }

@@ -11,7 +11,9 @@ const run = promisify(execFile);
 
 /** Runs Python with kombu 5.2 (what Celery 5.2 uses) against the same broker; prints JSON. */
 async function python(script: string, ...args: string[]): Promise<unknown> {
-  const { stdout } = await run('/usr/bin/python3', ['-c', script, SERVICES.rabbitmq.url, ...args], { timeout: 20_000 });
+  const { stdout } = await run('/usr/bin/python3', ['-c', script, SERVICES.rabbitmq.url, ...args], {
+    timeout: 20_000,
+  });
   return JSON.parse(stdout);
 }
 
@@ -42,7 +44,10 @@ await describeWith(['rabbitmq'], 'AMQP transport and Python kombu on one broker'
       text: 'héllo',
     };
     await transport.publish(
-      { body: Buffer.from('{}'), properties: { contentType: 'application/json', contentEncoding: 'utf-8', headers } },
+      {
+        body: Buffer.from('{}'),
+        properties: { contentType: 'application/json', contentEncoding: 'utf-8', headers },
+      },
       { exchange: '', routingKey: q },
     );
     const seen = await python(
@@ -60,7 +65,12 @@ with Connection(sys.argv[1]) as conn:
 `,
       q,
     );
-    expect(seen).toMatchObject({ eta_is_none: true, timelimit_first_is_none: true, inner_none: true, headers });
+    expect(seen).toMatchObject({
+      eta_is_none: true,
+      timelimit_first_is_none: true,
+      inner_none: true,
+      headers,
+    });
 
     const got: Delivery[] = [];
     const consumer = await transport.consume([q], { prefetch: 1 }, (d) => {
@@ -69,7 +79,12 @@ with Connection(sys.argv[1]) as conn:
     });
     await waitFor(() => got.length === 1, 5000);
     await consumer.cancel();
-    expect(got[0]!.message.properties.headers).toEqual({ eta: null, list: [1, null], nested: { n: null }, f: 1.25 });
+    expect(got[0]!.message.properties.headers).toEqual({
+      eta: null,
+      list: [1, null],
+      nested: { n: null },
+      f: 1.25,
+    });
   });
 
   it('declares the celery-style exchange and queue exactly as kombu does (no 406 either way)', async () => {

@@ -11,8 +11,12 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
 }
 
 /** Closes every connection whose `connection_name` client property is `connectionName` (and only those). */
-export async function closeConnectionsNamed(connectionName: string, reason = 'test: simulated broker-side close'): Promise<number> {
-  if (!/^[\w .:@-]+$/.test(connectionName)) throw new Error(`connection name ${JSON.stringify(connectionName)} is not safe to quote`);
+export async function closeConnectionsNamed(
+  connectionName: string,
+  reason = 'test: simulated broker-side close',
+): Promise<number> {
+  if (!/^[\w .:@-]+$/.test(connectionName))
+    throw new Error(`connection name ${JSON.stringify(connectionName)} is not safe to quote`);
   // One eval instead of list_connections + close_connection: each rabbitmqctl call costs seconds on a busy box.
   const expr =
     `Ps = [P || P <- rabbit_networking:connections(), lists:member({<<"connection_name">>, longstr, <<"${connectionName}">>}, ` +
@@ -25,13 +29,17 @@ export async function closeConnectionsNamed(connectionName: string, reason = 'te
  * Sets `rabbit` application env values (Erlang terms; undefined unsets) and returns the old ones, in one
  * `rabbitmqctl eval` (each call costs seconds). Restore by calling it again with what it returned.
  */
-export async function swapRabbitEnv(values: Record<string, string | undefined>): Promise<Record<string, string | undefined>> {
+export async function swapRabbitEnv(
+  values: Record<string, string | undefined>,
+): Promise<Record<string, string | undefined>> {
   const keys = Object.keys(values);
   for (const key of keys) if (!/^[a-z_]+$/.test(key)) throw new Error(`not a rabbit env key: ${key}`);
   const read = `Old = [{K, application:get_env(rabbit, K)} || K <- [${keys.join(', ')}]]`;
   const writes = keys.map((key) => {
     const value = values[key];
-    return value === undefined ? `application:unset_env(rabbit, ${key})` : `application:set_env(rabbit, ${key}, ${value})`;
+    return value === undefined
+      ? `application:unset_env(rabbit, ${key})`
+      : `application:set_env(rabbit, ${key}, ${value})`;
   });
   const out = await rabbitmqctl('eval', `${read}, ${writes.join(', ')}, Old.`);
   const old: Record<string, string | undefined> = {};
@@ -52,7 +60,10 @@ export interface LogLine {
 /** A real pino logger whose lines a test can read. */
 export function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+  );
   return { logger, lines };
 }
 

@@ -32,13 +32,28 @@ await describeWith(['rabbitmq'], 'AMQP transport: connection loss', () => {
     await transport.connect();
 
     const work = uniqueName('reconnect-work');
-    const fanout = { name: uniqueName('reconnect-fan'), type: 'fanout' as const, durable: false, autoDelete: true };
+    const fanout = {
+      name: uniqueName('reconnect-fan'),
+      type: 'fanout' as const,
+      durable: false,
+      autoDelete: true,
+    };
     // Exclusive: RabbitMQ deletes it with the connection, so only a re-declaration brings it back.
     const mine = uniqueName('reconnect-exclusive');
     await transport.declareQueue({ name: work, durable: false });
-    await transport.declareQueue({ name: mine, durable: false, exclusive: true, bindings: [{ exchange: fanout, routingKey: '' }] });
+    await transport.declareQueue({
+      name: mine,
+      durable: false,
+      exclusive: true,
+      bindings: [{ exchange: fanout, routingKey: '' }],
+    });
     cleanup.push(async () => {
-      const cleaner = new AmqpTransport(SERVICES.rabbitmq.url, { logger, heartbeatMs: 0, connectionMaxRetries: 0, options: {} });
+      const cleaner = new AmqpTransport(SERVICES.rabbitmq.url, {
+        logger,
+        heartbeatMs: 0,
+        connectionMaxRetries: 0,
+        options: {},
+      });
       await cleaner.deleteQueue(work);
       await cleaner.close();
     });
@@ -55,14 +70,24 @@ await describeWith(['rabbitmq'], 'AMQP transport: connection loss', () => {
     expect(await closeConnectionsNamed(connectionName)).toBe(1);
     // A publish during the outage waits for the reconnection instead of failing.
     const duringOutage = transport.publish(plain('4'), { exchange: '', routingKey: work });
-    await waitFor(() => statuses.includes('connected') && statuses.lastIndexOf('connected') > statuses.indexOf('disconnected'), 15_000);
+    await waitFor(
+      () =>
+        statuses.includes('connected') &&
+        statuses.lastIndexOf('connected') > statuses.indexOf('disconnected'),
+      15_000,
+    );
     await duringOutage;
 
     // The broker requeued 2 and 3; the resumed consumer gets them (redelivered) and 4.
     await waitFor(() => got.length === 6, 10_000);
     const after = got.slice(3);
     expect(after.map(text).sort()).toEqual(['2', '3', '4']);
-    expect(after.filter((d) => d.redelivered).map(text).sort()).toEqual(['2', '3']);
+    expect(
+      after
+        .filter((d) => d.redelivered)
+        .map(text)
+        .sort(),
+    ).toEqual(['2', '3']);
     // Settling deliveries of the dead channel does nothing (their tags mean nothing on the new channel).
     got[1]!.ack();
     got[2]!.reject(false);
@@ -77,7 +102,9 @@ await describeWith(['rabbitmq'], 'AMQP transport: connection loss', () => {
     expect(statuses).toEqual(expect.arrayContaining(['connected', 'disconnected', 'connected']));
     const warnings = lines.filter((l) => l.level >= WARN);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.msg).toMatch(/lost connection to amqp:\/\/guest:\*\*@127\.0\.0\.1:5672\/\/: .*CONNECTION_FORCED/);
+    expect(warnings[0]!.msg).toMatch(
+      /lost connection to amqp:\/\/guest:\*\*@127\.0\.0\.1:5672\/\/: .*CONNECTION_FORCED/,
+    );
   });
 
   it('a publish in flight when the connection drops rejects with a clear error (never a silent loss)', async () => {
@@ -99,7 +126,9 @@ await describeWith(['rabbitmq'], 'AMQP transport: connection loss', () => {
     const pump = (async () => {
       while (!stop) {
         const batch = await Promise.allSettled(
-          Array.from({ length: 200 }, (_, i) => transport.publish(plain(String(i)), { exchange: '', routingKey: q })),
+          Array.from({ length: 200 }, (_, i) =>
+            transport.publish(plain(String(i)), { exchange: '', routingKey: q }),
+          ),
         );
         results.push(...batch);
         await sleep(1); // let timers run even if every publish failed at once
@@ -114,7 +143,8 @@ await describeWith(['rabbitmq'], 'AMQP transport: connection loss', () => {
     const confirmed = results.length - failed.length;
     console.log(`in-flight test: ${results.length} publishes, ${failed.length} rejected`);
     for (const f of failed) expect((f.reason as { code?: string }).code).toBe('AMQP_PUBLISH_UNCONFIRMED');
-    if (failed.length > 0) expect(String((failed[0]!.reason as Error).message)).toMatch(/before the broker confirmed/);
+    if (failed.length > 0)
+      expect(String((failed[0]!.reason as Error).message)).toMatch(/before the broker confirmed/);
     // Every confirmed message is in the queue (at-least-once: an unconfirmed one may be there too).
     expect(await transport.queueLength(q)).toBeGreaterThanOrEqual(confirmed);
   });

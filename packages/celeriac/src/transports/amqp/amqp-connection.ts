@@ -121,7 +121,8 @@ export class AmqpConnection {
         }
         return;
       } catch (error) {
-        if (this.isClosing) throw new AmqpClosedError('AMQP transport closed while connecting', { cause: error });
+        if (this.isClosing)
+          throw new AmqpClosedError('AMQP transport closed while connecting', { cause: error });
         const cause = asError(error);
         this.lastError = cause;
         if (connectionMaxRetries !== null && attempt > connectionMaxRetries) {
@@ -148,7 +149,8 @@ export class AmqpConnection {
   private async open(): Promise<void> {
     const { target, connectTimeoutMs, connectionName } = this.config;
     const model = await amqplib.connect(
-      { ...target },
+      // amqplib URL-decodes the vhost of an options object once more; encode it so `%` survives.
+      { ...target, vhost: encodeURIComponent(target.vhost) },
       { timeout: connectTimeoutMs, noDelay: true, clientProperties: { connection_name: connectionName } },
     );
     if (this.isClosing) {
@@ -161,9 +163,13 @@ export class AmqpConnection {
     model.on('blocked', (reason: string) =>
       this.config.logger.warn({ url: this.config.safeUrl, reason }, `broker blocked publishing: ${reason}`),
     );
-    model.on('unblocked', () => this.config.logger.info({ url: this.config.safeUrl }, 'broker unblocked publishing'));
+    model.on('unblocked', () =>
+      this.config.logger.info({ url: this.config.safeUrl }, 'broker unblocked publishing'),
+    );
     try {
       for (const hook of this.hooks) await hook(model);
+      // Closed while the hooks ran (onClose cleared it): try again rather than call a dead connection live.
+      if (this.model !== model) throw this.lastError ?? new Error('connection closed while restoring');
     } catch (error) {
       this.model = undefined;
       await model.close().catch(() => undefined);
@@ -184,7 +190,9 @@ export class AmqpConnection {
       `lost connection to ${this.config.safeUrl}: ${cause.message}; reconnecting`,
     );
     this.emit({ state: 'disconnected', error: cause });
-    this.establishing = this.establish(true).catch(() => undefined);
+    // connect() callers get the outcome; nobody else awaits it, so mark the rejection handled.
+    this.establishing = this.establish(true);
+    this.establishing.catch(() => undefined);
   }
 
   private fail(failure: Error): void {

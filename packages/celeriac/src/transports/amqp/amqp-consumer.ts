@@ -84,9 +84,13 @@ export class AmqpConsumer implements Consumer {
     try {
       if (!this.options.noAck) await channel.prefetch(this.prefetch, true);
       for (const queue of this.queues) {
-        const { consumerTag } = await channel.consume(queue, (message) => this.onMessage(session, queue, message), {
-          noAck: this.options.noAck ?? false,
-        });
+        const { consumerTag } = await channel.consume(
+          queue,
+          (message) => this.onMessage(session, queue, message),
+          {
+            noAck: this.options.noAck ?? false,
+          },
+        );
         session.tags.set(consumerTag, queue);
       }
     } catch (error) {
@@ -137,7 +141,10 @@ export class AmqpConsumer implements Consumer {
   private scheduleRetry(error: Error): void {
     if (this.cancelled || this.retryTimer) return;
     this.retryAttempt++;
-    const delayMs = Math.min(this.config.reconnectMaxDelayMs, this.config.reconnectInitialDelayMs * 2 ** Math.min(this.retryAttempt - 1, 20));
+    const delayMs = Math.min(
+      this.config.reconnectMaxDelayMs,
+      this.config.reconnectInitialDelayMs * 2 ** Math.min(this.retryAttempt - 1, 20),
+    );
     this.config.logger.warn(
       { queues: this.queues, err: error.message, delayMs },
       `consumer channel for ${this.queues.join(', ')} closed: ${error.message}; resuming in ${delayMs} ms`,

@@ -29,7 +29,12 @@ export class AmqpDelayBuckets {
 
   /** The bucket's queue, bound to its fanout exchange: both durable, as parked messages must survive a restart. */
   queueSpec(bucketMs: number): QueueSpec {
-    const exchange: ExchangeSpec = { name: this.exchangeName(bucketMs), type: 'fanout', durable: true, autoDelete: false };
+    const exchange: ExchangeSpec = {
+      name: this.exchangeName(bucketMs),
+      type: 'fanout',
+      durable: true,
+      autoDelete: false,
+    };
     return {
       name: `${this.prefix}.${bucketMs}`,
       durable: true,

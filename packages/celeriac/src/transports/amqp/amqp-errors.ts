@@ -18,7 +18,12 @@ export class AmqpConnectError extends AmqpTransportError {
 
 /** A publish the broker did not confirm: nacked, channel closed before the confirm, or no connection in time. */
 export class AmqpPublishError extends AmqpTransportError {
-  constructor(code: 'AMQP_PUBLISH_NACKED' | 'AMQP_PUBLISH_UNCONFIRMED' | 'AMQP_PUBLISH_TIMEOUT' | 'AMQP_PUBLISH_INVALID', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code:
+      'AMQP_PUBLISH_NACKED' | 'AMQP_PUBLISH_UNCONFIRMED' | 'AMQP_PUBLISH_TIMEOUT' | 'AMQP_PUBLISH_INVALID',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
     this.name = 'AmqpPublishError';
   }

@@ -25,8 +25,8 @@ export class AmqpOperations {
     return result;
   }
 
+  /** Closes the channel; operations still waiting for a connection fail when the connection closes. */
   async close(): Promise<void> {
-    await this.tail;
     const channel = this.channel;
     this.channel = undefined;
     await channel?.close().catch(() => undefined);
@@ -47,7 +47,10 @@ export class AmqpOperations {
       return await operation(channel);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const code = typeof (error as { code?: unknown }).code === 'number' ? `AMQP_${(error as { code: number }).code}` : 'AMQP_OPERATION_FAILED';
+      const code =
+        typeof (error as { code?: unknown }).code === 'number'
+          ? `AMQP_${(error as { code: number }).code}`
+          : 'AMQP_OPERATION_FAILED';
       throw new AmqpTransportError(code, `${what} failed: ${message}`, { cause: error });
     }
   }

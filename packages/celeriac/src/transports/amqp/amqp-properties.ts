@@ -69,7 +69,8 @@ export function fromAmqpProperties(properties: AmqpIncomingProperties): MessageP
   };
   if (typeof properties.correlationId === 'string') result.correlationId = properties.correlationId;
   if (typeof properties.replyTo === 'string') result.replyTo = properties.replyTo;
-  if (properties.deliveryMode === 1 || properties.deliveryMode === 2) result.deliveryMode = properties.deliveryMode;
+  if (properties.deliveryMode === 1 || properties.deliveryMode === 2)
+    result.deliveryMode = properties.deliveryMode;
   if (typeof properties.priority === 'number') result.priority = properties.priority;
   if (properties.expiration !== undefined && properties.expiration !== null) {
     result.expiration = String(properties.expiration);
@@ -79,7 +80,7 @@ export function fromAmqpProperties(properties: AmqpIncomingProperties): MessageP
 
 /**
  * Makes headers encodable by amqplib exactly as Python reads them: null stays null (AMQP void `V`, None in
- * py-amqp), `undefined` inside arrays becomes null as in JSON, non-finite numbers become doubles. Values
+ * py-amqp), `undefined` inside arrays and non-finite numbers become null as in JSON. Values
  * AMQP cannot carry (functions, symbols) fail here with the header's path instead of deep in amqplib.
  * Celery's headers are flat scalars, so the common case only reads each value once.
  */
@@ -103,7 +104,9 @@ function toFieldValue(value: unknown, path: string): unknown {
     case 'undefined':
       return value;
     case 'number':
-      return Number.isFinite(value) ? value : { '!': 'double', value };
+      // RabbitMQ (Erlang) has no NaN or Infinity: a double holding one kills the connection with 541
+      // INTERNAL_ERROR. JSON writes them as null, and so do we.
+      return Number.isFinite(value) ? value : null;
     case 'bigint':
       return { '!': 'long', value };
     case 'object': {
@@ -124,7 +127,9 @@ function toFieldValue(value: unknown, path: string): unknown {
       if (Object.hasOwn(value, '!')) {
         const type = (value as { '!': unknown })['!'];
         if (typeof type === 'string' && AMQPLIB_TYPES.has(type) && 'value' in value) return value;
-        throw new TypeError(`${path}: AMQP headers cannot carry an object with a "!" key (amqplib reserves it)`);
+        throw new TypeError(
+          `${path}: AMQP headers cannot carry an object with a "!" key (amqplib reserves it)`,
+        );
       }
       return toFieldTable(value as Record<string, unknown>, path);
     }

@@ -40,7 +40,8 @@ export class AmqpPublisher {
   }
 
   publish(exchange: string, routingKey: string, body: Buffer, options: AmqpPublishOptions): Promise<void> {
-    if (this.closed) return Promise.reject(new AmqpClosedError('cannot publish: the AMQP transport is closed'));
+    if (this.closed)
+      return Promise.reject(new AmqpClosedError('cannot publish: the AMQP transport is closed'));
     const channel = this.channel;
     if (channel && !this.drained && this.channelModel === this.connection.current) {
       return this.send(channel, exchange, routingKey, body, options);
@@ -135,9 +136,13 @@ export class AmqpPublisher {
   private explain(error: unknown, exchange: string, routingKey: string): AmqpPublishError {
     const route = describeRoute(exchange, routingKey);
     if (error instanceof Error && error.message === 'message nacked') {
-      return new AmqpPublishError('AMQP_PUBLISH_NACKED', `the broker refused (nacked) the message to ${route}`, {
-        cause: error,
-      });
+      return new AmqpPublishError(
+        'AMQP_PUBLISH_NACKED',
+        `the broker refused (nacked) the message to ${route}`,
+        {
+          cause: error,
+        },
+      );
     }
     const reason = this.closeReason ?? error;
     return new AmqpPublishError(
@@ -150,5 +155,7 @@ export class AmqpPublisher {
 }
 
 function describeRoute(exchange: string, routingKey: string): string {
-  return exchange === '' ? `queue ${JSON.stringify(routingKey)}` : `exchange ${JSON.stringify(exchange)} (routing key ${JSON.stringify(routingKey)})`;
+  return exchange === ''
+    ? `queue ${JSON.stringify(routingKey)}`
+    : `exchange ${JSON.stringify(exchange)} (routing key ${JSON.stringify(routingKey)})`;
 }

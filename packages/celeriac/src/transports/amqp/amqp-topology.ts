@@ -22,7 +22,8 @@ export class AmqpTopology {
     const known = this.queues.get(spec.name);
     const bindings = [...(known?.bindings ?? [])];
     for (const binding of spec.bindings ?? []) {
-      const same = (b: (typeof bindings)[number]) => b.exchange.name === binding.exchange.name && b.routingKey === binding.routingKey;
+      const same = (b: (typeof bindings)[number]) =>
+        b.exchange.name === binding.exchange.name && b.routingKey === binding.routingKey;
       if (!bindings.some(same)) bindings.push(binding);
     }
     this.queues.set(spec.name, { ...spec, bindings });
@@ -43,12 +44,17 @@ export class AmqpTopology {
       try {
         await run(channel);
       } catch (error) {
-        logger.warn({ err: (error as Error).message }, `could not re-declare ${what}: ${(error as Error).message}`);
+        logger.warn(
+          { err: (error as Error).message },
+          `could not re-declare ${what}: ${(error as Error).message}`,
+        );
         channel = await openChannel(model);
       }
     };
-    for (const spec of this.exchanges.values()) await attempt(`exchange ${spec.name}`, (ch) => assertExchange(ch, spec));
-    for (const spec of this.queues.values()) await attempt(`queue ${spec.name}`, (ch) => assertQueue(ch, spec));
+    for (const spec of this.exchanges.values())
+      await attempt(`exchange ${spec.name}`, (ch) => assertExchange(ch, spec));
+    for (const spec of this.queues.values())
+      await attempt(`queue ${spec.name}`, (ch) => assertQueue(ch, spec));
     await channel.close().catch(() => undefined);
   }
 }

@@ -47,18 +47,25 @@ const DEFAULT_DELAY_BUCKETS_MS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536].m
  * Parses `amqp://user:pass@host:5672/vhost` as kombu does (`kombu/utils/url.py`): the path minus its
  * first slash, URL-decoded, is the vhost, so `//` and `/%2F` are vhost `/`, and an empty path is `/` too.
  */
-export function parseAmqpUrl(url: string): Omit<AmqpConnectTarget, 'heartbeat' | 'frameMax'> & { query: URLSearchParams } {
+export function parseAmqpUrl(
+  url: string,
+): Omit<AmqpConnectTarget, 'heartbeat' | 'frameMax'> & { query: URLSearchParams } {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch (error) {
-    throw new TypeError(`invalid AMQP URL ${JSON.stringify(redactUrl(url))}: expected amqp://user:pass@host:5672/vhost`, {
-      cause: error,
-    });
+    throw new TypeError(
+      `invalid AMQP URL ${JSON.stringify(redactUrl(url))}: expected amqp://user:pass@host:5672/vhost`,
+      {
+        cause: error,
+      },
+    );
   }
   const protocol = parsed.protocol.replace(/:$/, '');
   if (protocol !== 'amqp' && protocol !== 'amqps') {
-    throw new TypeError(`invalid AMQP URL ${JSON.stringify(redactUrl(url))}: the scheme must be amqp:// or amqps://`);
+    throw new TypeError(
+      `invalid AMQP URL ${JSON.stringify(redactUrl(url))}: the scheme must be amqp:// or amqps://`,
+    );
   }
   const hasCredentials = parsed.username !== '' || parsed.password !== '';
   const path = parsed.pathname.slice(1);
@@ -79,28 +86,42 @@ export function resolveAmqpConfig(url: string, options: TransportOptions): AmqpT
   const heartbeatMs = query.has('heartbeat') ? Number(query.get('heartbeat')) * 1000 : options.heartbeatMs;
   const buckets = broker.delayBucketsMs ?? DEFAULT_DELAY_BUCKETS_MS;
   if (!Array.isArray(buckets) || buckets.length === 0) {
-    throw new RangeError('brokerOptions.delayBucketsMs must be a non-empty array of durations, e.g. [1000, 60000]');
+    throw new RangeError(
+      'brokerOptions.delayBucketsMs must be a non-empty array of durations, e.g. [1000, 60000]',
+    );
   }
-  const delayBucketsMs = [...new Set(buckets.map((b: unknown) => durationOption(b, 'brokerOptions.delayBucketsMs[]')))].sort(
-    (a, b) => a - b,
-  );
+  const delayBucketsMs = [
+    ...new Set(buckets.map((b: unknown) => durationOption(b, 'brokerOptions.delayBucketsMs[]'))),
+  ].sort((a, b) => a - b);
   if (delayBucketsMs.some((b) => b < 1 || !Number.isInteger(b))) {
     throw new RangeError('brokerOptions.delayBucketsMs entries must be whole milliseconds >= 1');
   }
   return Object.freeze({
-    target: Object.freeze({ ...target, heartbeat: Math.round(heartbeatMs / 1000), frameMax: 131072 }),
+    target: Object.freeze({ ...target, heartbeat: heartbeatSeconds(heartbeatMs), frameMax: 131072 }),
     safeUrl: redactUrl(url),
     logger: options.logger,
     connectionMaxRetries: options.connectionMaxRetries,
     connectionName: stringOption(broker.connectionName, `celeriac ${process.pid}`),
     connectTimeoutMs: durationOption(broker.connectTimeoutMs ?? 10_000, 'brokerOptions.connectTimeoutMs'),
-    reconnectInitialDelayMs: durationOption(broker.reconnectInitialDelayMs ?? 200, 'brokerOptions.reconnectInitialDelayMs'),
-    reconnectMaxDelayMs: durationOption(broker.reconnectMaxDelayMs ?? 30_000, 'brokerOptions.reconnectMaxDelayMs'),
+    reconnectInitialDelayMs: durationOption(
+      broker.reconnectInitialDelayMs ?? 200,
+      'brokerOptions.reconnectInitialDelayMs',
+    ),
+    reconnectMaxDelayMs: durationOption(
+      broker.reconnectMaxDelayMs ?? 30_000,
+      'brokerOptions.reconnectMaxDelayMs',
+    ),
     publishTimeoutMs: durationOption(broker.publishTimeoutMs ?? 10_000, 'brokerOptions.publishTimeoutMs'),
-    ackBatchSize: Math.max(1, Number(broker.ackBatchSize ?? 256)),
+    ackBatchSize: positiveInteger(broker.ackBatchSize ?? 256, 'brokerOptions.ackBatchSize'),
     delayBucketsMs: Object.freeze(delayBucketsMs),
     delayPrefix: stringOption(broker.delayPrefix, 'celeriac.delay'),
   });
+}
+
+/** AMQP negotiates whole seconds; 0 disables heartbeats, so a positive sub-second value rounds up to 1 s. */
+function heartbeatSeconds(ms: number): number {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError('brokerHeartbeat must be a non-negative duration');
+  return ms === 0 ? 0 : Math.max(1, Math.round(ms / 1000));
 }
 
 function durationOption(value: unknown, what: string): number {
@@ -108,6 +129,13 @@ function durationOption(value: unknown, what: string): number {
     throw new RangeError(`${what} must be a number of ms or a duration string like '5s'`);
   }
   return parseDuration(value, what);
+}
+
+function positiveInteger(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${what} must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function stringOption(value: unknown, fallback: string): string {

@@ -17,7 +17,7 @@ import { AmqpConnection } from './amqp-connection.ts';
 import { AmqpConsumer } from './amqp-consumer.ts';
 import { AmqpDelayBuckets } from './amqp-delay.ts';
 import { AmqpDelivery } from './amqp-delivery.ts';
-import { AmqpClosedError, AmqpPublishError } from './amqp-errors.ts';
+import { AmqpClosedError, AmqpPublishError, AmqpTransportError } from './amqp-errors.ts';
 import { AmqpOperations } from './amqp-operations.ts';
 import { toPublishOptions } from './amqp-properties.ts';
 import { AmqpPublisher } from './amqp-publisher.ts';
@@ -89,7 +89,9 @@ export class AmqpTransport implements Transport {
   async deleteQueue(name: string): Promise<void> {
     this.assertOpen();
     this.topology.forgetQueue(name);
-    await this.operations.run(`deleting queue ${JSON.stringify(name)}`, (channel) => channel.deleteQueue(name));
+    await this.operations.run(`deleting queue ${JSON.stringify(name)}`, (channel) =>
+      channel.deleteQueue(name),
+    );
   }
 
   publish(message: RawMessage, route: Route): Promise<void> {
@@ -98,19 +100,36 @@ export class AmqpTransport implements Transport {
       options = toPublishOptions(message.properties);
     } catch (error) {
       return Promise.reject(
-        new AmqpPublishError('AMQP_PUBLISH_INVALID', `cannot publish: ${(error as Error).message}`, { cause: error }),
+        new AmqpPublishError('AMQP_PUBLISH_INVALID', `cannot publish: ${(error as Error).message}`, {
+          cause: error,
+        }),
       );
     }
     return this.publisher.publish(route.exchange, route.routingKey, message.body, options);
   }
 
-  async consume(queues: readonly string[], options: ConsumeOptions, onDelivery: DeliveryHandler): Promise<Consumer> {
+  async consume(
+    queues: readonly string[],
+    options: ConsumeOptions,
+    onDelivery: DeliveryHandler,
+  ): Promise<Consumer> {
     this.assertOpen();
     const model = await this.connection.waitForConnection(this.config.publishTimeoutMs);
     const consumer = new AmqpConsumer(this.connection, queues, options, onDelivery, this.config, (c) =>
       this.consumers.delete(c),
     );
-    await consumer.start(model);
+    try {
+      await consumer.start(model);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new AmqpTransportError(
+        'AMQP_CONSUME_FAILED',
+        `cannot consume from ${queues.join(', ')}: ${reason}`,
+        {
+          cause: error,
+        },
+      );
+    }
     this.consumers.add(consumer);
     return consumer;
   }

@@ -42,7 +42,10 @@ export class MemoryBroker {
     return broker;
   }
 
-  private readonly exchanges = new Map<string, { spec: ExchangeSpec; bindings: { queue: string; key: string }[] }>();
+  private readonly exchanges = new Map<
+    string,
+    { spec: ExchangeSpec; bindings: { queue: string; key: string }[] }
+  >();
   private readonly queues = new Map<string, MemoryQueue>();
 
   declareExchange(spec: ExchangeSpec): void {

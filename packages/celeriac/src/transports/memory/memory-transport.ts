@@ -76,8 +76,14 @@ export class MemoryTransport implements Transport {
     this.broker.publish(message, route.exchange, route.routingKey);
   }
 
-  async consume(queues: readonly string[], options: ConsumeOptions, onDelivery: DeliveryHandler): Promise<Consumer> {
-    const consumer = new MemoryConsumer(this.broker, queues, options, onDelivery, () => this.consumers.delete(consumer));
+  async consume(
+    queues: readonly string[],
+    options: ConsumeOptions,
+    onDelivery: DeliveryHandler,
+  ): Promise<Consumer> {
+    const consumer = new MemoryConsumer(this.broker, queues, options, onDelivery, () =>
+      this.consumers.delete(consumer),
+    );
     this.consumers.add(consumer);
     consumer.start();
     return consumer;
@@ -92,7 +98,8 @@ export class MemoryTransport implements Transport {
   }
 
   async redeliverAt(delivery: Delivery, dueAtMs: number): Promise<void> {
-    if (!(delivery instanceof MemoryDelivery)) throw new TypeError('redeliverAt needs a delivery from a memory transport');
+    if (!(delivery instanceof MemoryDelivery))
+      throw new TypeError('redeliverAt needs a delivery from a memory transport');
     const { message, exchange, routingKey, queue } = delivery;
     // Back to the queue it came from, not through its exchange (which may route to other queues too).
     const giveBack = () => this.broker.enqueue(queue, { message, exchange, routingKey, redelivered: false });
@@ -135,7 +142,10 @@ class MemoryConsumer implements Consumer, MemorySubscriber {
   }
 
   hasRoom(): boolean {
-    return !this.cancelled && (this.options.noAck || this.options.prefetch <= 0 || this.unacked < this.options.prefetch);
+    return (
+      !this.cancelled &&
+      (this.options.noAck || this.options.prefetch <= 0 || this.unacked < this.options.prefetch)
+    );
   }
 
   offer(queue: string, stored: StoredMessage): boolean {
@@ -144,7 +154,9 @@ class MemoryConsumer implements Consumer, MemorySubscriber {
       return true;
     }
     this.unacked++;
-    const delivery = new MemoryDelivery(stored, queue, (requeue) => this.settle(delivery, queue, stored, requeue));
+    const delivery = new MemoryDelivery(stored, queue, (requeue) =>
+      this.settle(delivery, queue, stored, requeue),
+    );
     this.outstanding.add(delivery);
     // Deliver asynchronously, as a network broker would, so handlers never re-enter publish().
     queueMicrotask(() => this.onDelivery(delivery));
@@ -169,7 +181,12 @@ class MemoryConsumer implements Consumer, MemorySubscriber {
     for (const delivery of [...this.outstanding.keys()]) delivery.reject(true);
   }
 
-  private settle(delivery: MemoryDelivery, queue: string, stored: StoredMessage, requeue: boolean | null): void {
+  private settle(
+    delivery: MemoryDelivery,
+    queue: string,
+    stored: StoredMessage,
+    requeue: boolean | null,
+  ): void {
     this.outstanding.delete(delivery);
     this.unacked--;
     if (requeue) this.broker.requeue(queue, stored);
