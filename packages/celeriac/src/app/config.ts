@@ -2,13 +2,28 @@ import { z } from 'zod';
 import type { Logger } from '../util/logger.ts';
 import { parseDuration } from '../util/duration.ts';
 import type { BeatEntryDefinition } from '../beat/entry.ts';
+import type { QueueDeclaration } from './router.ts';
 
 const duration = z.union([z.number().nonnegative(), z.string()]);
 
 /** Route a task to a queue: exact names, globs (`'proj.*'`), regexes or functions, as Celery's `task_routes`. */
-export type TaskRoute = string | { queue?: string; exchange?: string; routingKey?: string; priority?: number };
-export type TaskRouter = (name: string, args: unknown[], kwargs: Record<string, unknown>) => TaskRoute | undefined;
-export type TaskRoutes = Record<string, TaskRoute> | Array<Record<string, TaskRoute> | TaskRouter> | TaskRouter;
+export type TaskRoute =
+  | string
+  | {
+      queue?: string;
+      exchange?: string;
+      /** The exchange's type when it is not the queue's (Default: the declared queue's, else direct). */
+      exchangeType?: 'direct' | 'topic' | 'fanout';
+      routingKey?: string;
+      priority?: number;
+    };
+export type TaskRouter = (
+  name: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+) => TaskRoute | undefined;
+export type TaskRoutes =
+  Record<string, TaskRoute> | Array<Record<string, TaskRoute> | TaskRouter> | TaskRouter;
 
 const optionsSchema = z
   .object({
@@ -54,6 +69,13 @@ const optionsSchema = z
     sendSentEvent: z.boolean().default(false),
     /** Queue routing, evaluated on the client. */
     taskRoutes: z.custom<TaskRoutes>().optional(),
+    /**
+     * Queues with their exchange and arguments (Celery's `task_queues`): the client and `worker -Q`
+     * declare them identically; an undeclared queue is a durable direct queue. See `QueueDeclaration`.
+     */
+    queues: z.array(z.custom<QueueDeclaration>()).default([]),
+    /** `x-max-priority` for every classic queue not declaring its own (Celery's `task_queue_max_priority`). */
+    taskQueueMaxPriority: z.number().int().min(1).max(255).optional(),
     /** Transport options passed to the broker adapter (e.g. Redis `visibilityTimeout`, `globalKeyprefix`). */
     brokerOptions: z.record(z.string(), z.unknown()).default({}),
     /** Beat's periodic tasks by entry name (Celery's `beat_schedule`); see `BeatEntryDefinition`. */
@@ -70,19 +92,18 @@ const optionsSchema = z
 export type CeleriacOptions = z.input<typeof optionsSchema>;
 
 /** Options with every default filled in and durations in ms; frozen. */
-export interface ResolvedConfig
-  extends Readonly<
-    Omit<
-      z.output<typeof optionsSchema>,
-      | 'resultExpires'
-      | 'defaultRetryDelay'
-      | 'etaParkAfter'
-      | 'shutdownGrace'
-      | 'brokerHeartbeat'
-      | 'logger'
-      | 'beatMaxLoopInterval'
-    >
-  > {
+export interface ResolvedConfig extends Readonly<
+  Omit<
+    z.output<typeof optionsSchema>,
+    | 'resultExpires'
+    | 'defaultRetryDelay'
+    | 'etaParkAfter'
+    | 'shutdownGrace'
+    | 'brokerHeartbeat'
+    | 'logger'
+    | 'beatMaxLoopInterval'
+  >
+> {
   readonly broker: string;
   readonly backend: string | undefined;
   readonly resultExpiresMs: number | null;
@@ -94,10 +115,15 @@ export interface ResolvedConfig
 }
 
 /** Resolves options once: env fallbacks, defaults, durations to ms; throws with the fix on bad input. */
-export function resolveConfig(options: CeleriacOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+export function resolveConfig(
+  options: CeleriacOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedConfig {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`)
+      .join('; ');
     throw new TypeError(`invalid Celeriac options: ${issues}`);
   }
   const o = parsed.data;

@@ -241,6 +241,9 @@ export class Beat {
       const fp = fingerprint(entry);
       const old = this.entries.get(entry.name);
       if (old && old.fp === fp && (state.lastSlotMs ?? -1) <= (old.state.lastSlotMs ?? -1)) {
+        // Another beat's runs of a slot we adopted still count.
+        if (state.totalRunCount > old.state.totalRunCount)
+          old.state = { ...old.state, totalRunCount: state.totalRunCount };
         next.set(entry.name, old);
       } else {
         // New, edited, or run by another beat since we last looked: start from the stored state.

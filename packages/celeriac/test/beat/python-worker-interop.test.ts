@@ -7,7 +7,14 @@ import { Celeriac } from '../../src/app/celeriac.ts';
 import { Beat } from '../../src/beat/beat.ts';
 import { ConfigFileStore } from '../../src/beat/stores/config-file-store.ts';
 import { deleteQueues, deleteResults } from '../../../../test/interop/cleanup.ts';
-import { AMQP_URL, describeInterop, PythonWorker, quietly, REDIS_URL, uniqueName } from '../../../../test/interop/harness.ts';
+import {
+  AMQP_URL,
+  describeInterop,
+  PythonWorker,
+  quietly,
+  REDIS_URL,
+  uniqueName,
+} from '../../../../test/interop/harness.ts';
 
 const REDIS_DB = 11;
 
@@ -18,7 +25,12 @@ await describeInterop('Celeriac beat -> Python Celery worker', () => {
   let app: Celeriac;
 
   beforeAll(async () => {
-    worker = await PythonWorker.start({ name: queue, queue, backend: `${REDIS_URL}/${REDIS_DB}`, concurrency: 1 });
+    worker = await PythonWorker.start({
+      name: queue,
+      queue,
+      backend: `${REDIS_URL}/${REDIS_DB}`,
+      concurrency: 1,
+    });
     app = new Celeriac({ broker: AMQP_URL, backend: `${REDIS_URL}/${REDIS_DB}` });
   }, 60_000);
 
@@ -38,7 +50,15 @@ await describeInterop('Celeriac beat -> Python Celery worker', () => {
     }) as Celeriac['sendTask'];
     const beat = new Beat(app, {
       store: new ConfigFileStore({
-        entries: { scheduled_task: { task: 'tasks.add', schedule: { every: '1s' }, args: [14, 15], queue, expires: 60 } },
+        entries: {
+          scheduled_task: {
+            task: 'tasks.add',
+            schedule: { every: '1s' },
+            args: [14, 15],
+            queue,
+            expires: 60,
+          },
+        },
       }),
     });
     await beat.start();

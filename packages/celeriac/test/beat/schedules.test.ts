@@ -38,20 +38,24 @@ describe('clocked', () => {
 describe('solar', () => {
   it('sunrise and sunset in Berlin at midsummer (04:43 and 21:33 CEST)', () => {
     const from = at('2024-06-21T00:00:00Z');
-    expect(minutesApart(new SolarSchedule('sunrise', 52.52, 13.405).nextAfter(from), '2024-06-21T02:43:00Z')).toBeLessThan(2);
-    expect(minutesApart(new SolarSchedule('sunset', 52.52, 13.405).nextAfter(from), '2024-06-21T19:33:00Z')).toBeLessThan(2);
+    expect(
+      minutesApart(new SolarSchedule('sunrise', 52.52, 13.405).nextAfter(from), '2024-06-21T02:43:00Z'),
+    ).toBeLessThan(2);
+    expect(
+      minutesApart(new SolarSchedule('sunset', 52.52, 13.405).nextAfter(from), '2024-06-21T19:33:00Z'),
+    ).toBeLessThan(2);
     const noon = new SolarSchedule('solar_noon', 52.52, 13.405).nextAfter(from);
     expect(minutesApart(noon, '2024-06-21T11:08:00Z')).toBeLessThan(2);
   });
 
   it('twilight variants come in order around sunrise', () => {
     const from = at('2024-03-20T00:00:00Z');
-    const times = (['dawn_astronomical', 'dawn_nautical', 'dawn_civil', 'sunrise'] as const).map(
-      (e) => new SolarSchedule(e, 48.85, 2.35).nextAfter(from)!,
+    const times = (['dawn_astronomical', 'dawn_nautical', 'dawn_civil', 'sunrise'] as const).map((e) =>
+      new SolarSchedule(e, 48.85, 2.35).nextAfter(from)!,
     );
     expect([...times].sort((a, b) => a - b)).toEqual(times);
-    const dusks = (['sunset', 'dusk_civil', 'dusk_nautical', 'dusk_astronomical'] as const).map(
-      (e) => new SolarSchedule(e, 48.85, 2.35).nextAfter(from)!,
+    const dusks = (['sunset', 'dusk_civil', 'dusk_nautical', 'dusk_astronomical'] as const).map((e) =>
+      new SolarSchedule(e, 48.85, 2.35).nextAfter(from)!,
     );
     expect([...dusks].sort((a, b) => a - b)).toEqual(dusks);
   });
@@ -94,7 +98,9 @@ describe('schedule input forms', () => {
       const s = toSchedule(form, 'Europe/Berlin');
       expect(scheduleFromJson(s.toJSON()).toJSON()).toEqual(s.toJSON());
     }
-    expect(String(toSchedule({ crontab: '0 4 * * *' }, 'Europe/Berlin'))).toBe('crontab 0 4 * * * (Europe/Berlin)');
+    expect(String(toSchedule({ crontab: '0 4 * * *' }, 'Europe/Berlin'))).toBe(
+      'crontab 0 4 * * * (Europe/Berlin)',
+    );
   });
 
   it('rejects a bare number (seconds or ms?) and unknown shapes', () => {
@@ -133,10 +139,16 @@ describe('entries', () => {
     [{ schedule: '5s' }, /beat entry "bad": task must be a non-empty task name/],
     [{ task: 't', schedule: '5s', args: 'x' }, /args must be an array/],
     [{ task: 't', schedule: '5s', kwargs: [] }, /kwargs must be an object/],
-    [{ task: 't', schedule: { crontab: '61 * * * *' } }, /beat entry "bad": crontab minute "61": 61 is out of range \(allowed: 0-59/],
-    [{ task: 't', schedule: { crontab: { hour: 1 }, }, startTime: 'soon' }, /startTime "soon" is not a date/],
+    [
+      { task: 't', schedule: { crontab: '61 * * * *' } },
+      /beat entry "bad": crontab minute "61": 61 is out of range \(allowed: 0-59/,
+    ],
+    [{ task: 't', schedule: { crontab: { hour: 1 } }, startTime: 'soon' }, /startTime "soon" is not a date/],
     [{ task: 't', schedule: '5s', expires: -3 }, /expires -3 must be a positive number of seconds/],
-    [{ task: 't', schedule: { crontab: { minute: 0, timezone: 'Nowhere/City' } } }, /unknown time zone "Nowhere\/City"/],
+    [
+      { task: 't', schedule: { crontab: { minute: 0, timezone: 'Nowhere/City' } } },
+      /unknown time zone "Nowhere\/City"/,
+    ],
   ])('rejects %j', (def, message) => {
     expect(() => resolveEntry('bad', def as never)).toThrow(BeatEntryError);
     expect(() => resolveEntry('bad', def as never)).toThrow(message);
@@ -146,7 +158,11 @@ describe('entries', () => {
     const now = at('2024-01-01T00:00:00Z');
     const later = resolveEntry('x', { task: 't', schedule: '1m', startTime: '2024-01-02T00:00:00Z' });
     expect(nextDue(later, { totalRunCount: 0 }, now)).toBe(at('2024-01-02T00:00:00Z'));
-    const cron = resolveEntry('y', { task: 't', schedule: { crontab: '30 * * * *' }, startTime: '2024-01-02T00:00:00Z' });
+    const cron = resolveEntry('y', {
+      task: 't',
+      schedule: { crontab: '30 * * * *' },
+      startTime: '2024-01-02T00:00:00Z',
+    });
     expect(nextDue(cron, { totalRunCount: 0 }, now)).toBe(at('2024-01-02T00:30:00Z'));
     const over = resolveEntry('z', { task: 't', schedule: '1h', expires: '2024-01-01T00:30:00Z' });
     expect(nextDue(over, { totalRunCount: 0 }, now)).toBeNull();

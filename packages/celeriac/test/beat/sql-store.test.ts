@@ -48,19 +48,42 @@ for (const { title, services, url, realTime } of DATABASES) {
     });
 
     it('runs entries from the tables, keeps run state there, and picks up edits on reload', async () => {
-      await admin.upsert('add', { task: 'tasks.add', schedule: { every: '5s' }, args: [14, 15], queue: 'periodic' });
-      await admin.upsert('nightly', { task: 'report', schedule: { crontab: '0 3 * * *' }, kwargs: { full: true } });
+      await admin.upsert('add', {
+        task: 'tasks.add',
+        schedule: { every: '5s' },
+        args: [14, 15],
+        queue: 'periodic',
+      });
+      await admin.upsert('nightly', {
+        task: 'report',
+        schedule: { crontab: '0 3 * * *' },
+        kwargs: { full: true },
+      });
       const store = open();
       const b = fakeBeat({}, { store, lease: store.lease({ name: uniqueName('l') }) });
       await b.at('2024-05-01T10:00:00Z');
       await b.at('2024-05-01T10:00:05Z');
-      expect(b.sent.map((s) => [s.task, s.args, s.options.queue])).toEqual([['tasks.add', [14, 15], 'periodic']]);
+      expect(b.sent.map((s) => [s.task, s.args, s.options.queue])).toEqual([
+        ['tasks.add', [14, 15], 'periodic'],
+      ]);
       const { db } = await admin.connect();
-      const row = await db.selectFrom(admin.tables.entry as 'beat_entry').selectAll().where('name', '=', 'add').executeTakeFirstOrThrow();
-      expect([Number(row.last_run_at), Number(row.total_run_count)]).toEqual([Date.parse('2024-05-01T10:00:05Z'), 1]);
+      const row = await db
+        .selectFrom(admin.tables.entry as 'beat_entry')
+        .selectAll()
+        .where('name', '=', 'add')
+        .executeTakeFirstOrThrow();
+      expect([Number(row.last_run_at), Number(row.total_run_count)]).toEqual([
+        Date.parse('2024-05-01T10:00:05Z'),
+        1,
+      ]);
 
       // Edits while beat runs: new args, a new entry, one disabled, one removed.
-      await admin.upsert('add', { task: 'tasks.add', schedule: { every: '5s' }, args: [1, 2], queue: 'periodic' });
+      await admin.upsert('add', {
+        task: 'tasks.add',
+        schedule: { every: '5s' },
+        args: [1, 2],
+        queue: 'periodic',
+      });
       await admin.upsert('fast', { task: 'fast', schedule: { every: '1s' } });
       await admin.setEnabled('nightly', false);
       await b.at('2024-05-01T10:00:10Z'); // reload is due (5 s): edits are in
@@ -107,7 +130,15 @@ for (const { title, services, url, realTime } of DATABASES) {
         .execute();
       await db
         .insertInto(admin.tables.entry as 'beat_entry')
-        .values({ name: 'bad-json', task: 't', schedule: '{every', args: '[]', kwargs: '{}', options: '{}', updated_at: 0 } as never)
+        .values({
+          name: 'bad-json',
+          task: 't',
+          schedule: '{every',
+          args: '[]',
+          kwargs: '{}',
+          options: '{}',
+          updated_at: 0,
+        } as never)
         .execute();
       const store = open();
       const b = fakeBeat({}, { store, lease: store.lease({ name: uniqueName('l') }) });
@@ -120,7 +151,9 @@ for (const { title, services, url, realTime } of DATABASES) {
       await logged.load();
       await logged.load();
       expect(errors).toHaveLength(2);
-      expect(errors.join('\n')).toMatch(/beat entry "bad-cron": crontab hour "25": 25 is out of range \(allowed: 0-23/);
+      expect(errors.join('\n')).toMatch(
+        /beat entry "bad-cron": crontab hour "25": 25 is out of range \(allowed: 0-23/,
+      );
       expect(errors.join('\n')).toMatch(/column schedule is not JSON/);
       for (const name of ['good', 'bad-cron', 'bad-json']) await admin.remove(name);
     });
@@ -130,7 +163,11 @@ for (const { title, services, url, realTime } of DATABASES) {
         /crontab minute "99": 99 is out of range \(allowed: 0-59/,
       );
       const { db } = await admin.connect();
-      const rows = await db.selectFrom(admin.tables.entry as 'beat_entry').select('name').where('name', '=', 'x').execute();
+      const rows = await db
+        .selectFrom(admin.tables.entry as 'beat_entry')
+        .select('name')
+        .where('name', '=', 'x')
+        .execute();
       expect(rows).toEqual([]);
     });
 
@@ -149,7 +186,8 @@ for (const { title, services, url, realTime } of DATABASES) {
           await new Promise((r) => setTimeout(r, 300));
           const addedAt = Date.now();
           await admin.upsert('live', { task: 'live', schedule: { every: 200 } });
-          while (sent.length === 0 && Date.now() - addedAt < 8000) await new Promise((r) => setTimeout(r, 50));
+          while (sent.length === 0 && Date.now() - addedAt < 8000)
+            await new Promise((r) => setTimeout(r, 50));
           const pickupMs = sent[0]! - addedAt;
           console.log(`${title}: entry added while beat runs, first send after ${pickupMs} ms`);
           expect(pickupMs).toBeLessThanOrEqual(5000 + 200 + 500);
@@ -170,7 +208,9 @@ describe('SQL schedule store, database unreachable', () => {
     const b = fakeBeat({}, { store, retryMs: 1000 });
     await b.beat.start();
     await b.beat.stop();
-    expect(b.logs.some((l) => /cannot read the schedule store; keeping the last schedule/.test(l.msg))).toBe(true);
+    expect(b.logs.some((l) => /cannot read the schedule store; keeping the last schedule/.test(l.msg))).toBe(
+      true,
+    );
     await b.app.close();
   });
 
@@ -179,4 +219,3 @@ describe('SQL schedule store, database unreachable', () => {
     await expect(store.load()).rejects.toThrow(/unsupported schedule database URL "oracle:\/\/x"/);
   });
 });
-
