@@ -21,7 +21,9 @@ const server = createServer(async (req, res) => {
     const x = Number(url.searchParams.get('x'));
     const y = Number(url.searchParams.get('y'));
     if (!Number.isFinite(x) || !Number.isFinite(y)) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'x and y must be numbers' }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'x and y must be numbers' }));
       return;
     }
     const result = await add.delay(x, y);
@@ -35,7 +37,9 @@ const server = createServer(async (req, res) => {
 <form action="/add"><input name="x" value="4" size="4"> + <input name="y" value="1" size="4"> <button>add</button></form>
 <p>The form sends <code>tasks.add</code> to the in-process worker and shows its stored result.</p>`);
 });
-server.listen(port, '127.0.0.1', () => console.log(`Quickstart page: http://127.0.0.1:${port}/  (Ctrl-C stops)`));
+server.listen(port, '127.0.0.1', () =>
+  console.log(`Quickstart page: http://127.0.0.1:${port}/  (Ctrl-C stops)`),
+);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {

@@ -9,7 +9,8 @@ export const add = app.task('tasks.add', (x: number, y: number) => x + y, { para
 export const flaky = app.task(
   'tasks.flaky',
   async (ctx, label: string) => {
-    if (ctx.retries < 2) return ctx.retry({ countdown: 1, exc: new Error(`attempt ${ctx.retries + 1} failed`) });
+    if (ctx.retries < 2)
+      return ctx.retry({ countdown: 1, exc: new Error(`attempt ${ctx.retries + 1} failed`) });
     return `${label} done after ${ctx.retries} retries`;
   },
   { bind: true, params: ['label'] },

@@ -4,14 +4,25 @@ import type { ResultMeta } from '../../result/meta.ts';
 import { isReady, READY_STATES, States } from '../../result/states.ts';
 import { isUniqueViolation } from './sql-connection.ts';
 import { RESULT_TABLE, resultMigrations, type TaskResultTable } from './sql-schema.ts';
-import { naiveIso, parseJsonColumn, parseNaiveUtc, type ResultTableAdapter, type SqlResultDatabase, type WriteTimes } from './sql-tables.ts';
+import {
+  naiveIso,
+  parseJsonColumn,
+  parseNaiveUtc,
+  type ResultTableAdapter,
+  type SqlResultDatabase,
+  type WriteTimes,
+} from './sql-tables.ts';
 
 /** Our own layout: one row per task with the columns the monitor filters on (sql-schema.ts). */
 export const celeriacResultTable: ResultTableAdapter = {
   table: RESULT_TABLE,
   migrations: resultMigrations,
 
-  async write(db: Kysely<SqlResultDatabase>, meta: ResultMeta, { now, expiresAtMs }: WriteTimes): Promise<void> {
+  async write(
+    db: Kysely<SqlResultDatabase>,
+    meta: ResultMeta,
+    { now, expiresAtMs }: WriteTimes,
+  ): Promise<void> {
     const json = (value: unknown) => (value == null ? null : encodeResultJson(meta.task_id, value));
     const row = {
       status: meta.status,
@@ -31,11 +42,19 @@ export const celeriacResultTable: ResultTableAdapter = {
       expires_at_ms: expiresAtMs,
     };
     const update = () =>
-      db.updateTable(RESULT_TABLE).set(row).where('task_id', '=', meta.task_id).where('status', '<>', States.SUCCESS).executeTakeFirst();
+      db
+        .updateTable(RESULT_TABLE)
+        .set(row)
+        .where('task_id', '=', meta.task_id)
+        .where('status', '<>', States.SUCCESS)
+        .executeTakeFirst();
     // SUCCESS is sticky: never overwrite it (Celery's key-value backends skip that write too).
     if (Number((await update()).numUpdatedRows) > 0) return;
     try {
-      await db.insertInto(RESULT_TABLE).values({ ...row, task_id: meta.task_id, root_id: null, created_at_ms: now }).execute();
+      await db
+        .insertInto(RESULT_TABLE)
+        .values({ ...row, task_id: meta.task_id, root_id: null, created_at_ms: now })
+        .execute();
     } catch (error) {
       // The row exists: SUCCESS already (nothing to do), or another writer inserted it just now.
       if (!isUniqueViolation(error)) throw error;
@@ -44,7 +63,11 @@ export const celeriacResultTable: ResultTableAdapter = {
   },
 
   async read(db, taskId, now) {
-    const row = await db.selectFrom(RESULT_TABLE).selectAll().where('task_id', '=', taskId).executeTakeFirst();
+    const row = await db
+      .selectFrom(RESULT_TABLE)
+      .selectAll()
+      .where('task_id', '=', taskId)
+      .executeTakeFirst();
     if (!row || (row.expires_at_ms !== null && Number(row.expires_at_ms) <= now)) return undefined;
     return toMeta(row);
   },

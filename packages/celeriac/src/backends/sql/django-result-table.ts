@@ -4,7 +4,13 @@ import { encodeResultJson } from '../result-json.ts';
 import type { ResultMeta } from '../../result/meta.ts';
 import { READY_STATES, States } from '../../result/states.ts';
 import { isUniqueViolation, type SqlDialectName } from './sql-connection.ts';
-import { naiveIso, parseJsonColumn, type ResultTableAdapter, type SqlResultDatabase, type WriteTimes } from './sql-tables.ts';
+import {
+  naiveIso,
+  parseJsonColumn,
+  type ResultTableAdapter,
+  type SqlResultDatabase,
+  type WriteTimes,
+} from './sql-tables.ts';
 
 const TABLE = 'django_celery_results_taskresult';
 
@@ -38,7 +44,8 @@ export interface DjangoResultDatabase {
  */
 export function djangoResultTable(dialect: SqlDialectName): ResultTableAdapter {
   // Django keeps SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC; drivers take Dates elsewhere.
-  const datetime = (ms: number): Date | string => (dialect === 'sqlite' ? naiveIso(ms).replace('T', ' ') : new Date(ms));
+  const datetime = (ms: number): Date | string =>
+    dialect === 'sqlite' ? naiveIso(ms).replace('T', ' ') : new Date(ms);
   return {
     table: TABLE,
     migrations: () => null,
@@ -58,10 +65,18 @@ export function djangoResultTable(dialect: SqlDialectName): ResultTableAdapter {
         date_done: datetime(now),
       };
       const update = () =>
-        db.updateTable(TABLE).set(row).where('task_id', '=', meta.task_id).where('status', '<>', States.SUCCESS).executeTakeFirst();
+        db
+          .updateTable(TABLE)
+          .set(row)
+          .where('task_id', '=', meta.task_id)
+          .where('status', '<>', States.SUCCESS)
+          .executeTakeFirst();
       if (Number((await update()).numUpdatedRows) > 0) return;
       try {
-        await db.insertInto(TABLE).values({ ...row, task_id: meta.task_id, periodic_task_name: null, date_created: datetime(now) }).execute();
+        await db
+          .insertInto(TABLE)
+          .values({ ...row, task_id: meta.task_id, periodic_task_name: null, date_created: datetime(now) })
+          .execute();
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         await update();
@@ -74,7 +89,12 @@ export function djangoResultTable(dialect: SqlDialectName): ResultTableAdapter {
     },
 
     async readReady(db, taskIds) {
-      const rows = await db.selectFrom(TABLE).selectAll().where('task_id', 'in', taskIds).where('status', 'in', [...READY_STATES]).execute();
+      const rows = await db
+        .selectFrom(TABLE)
+        .selectAll()
+        .where('task_id', 'in', taskIds)
+        .where('status', 'in', [...READY_STATES])
+        .execute();
       return rows.map(toMeta);
     },
 
@@ -84,7 +104,10 @@ export function djangoResultTable(dialect: SqlDialectName): ResultTableAdapter {
 
     async deleteExpired(db, now, resultExpiresMs) {
       if (resultExpiresMs === null) return 0;
-      const result = await db.deleteFrom(TABLE).where('date_done', '<', datetime(now - resultExpiresMs)).executeTakeFirst();
+      const result = await db
+        .deleteFrom(TABLE)
+        .where('date_done', '<', datetime(now - resultExpiresMs))
+        .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };
@@ -92,7 +115,10 @@ export function djangoResultTable(dialect: SqlDialectName): ResultTableAdapter {
 
 function toMeta(row: DjangoTaskResultTable): ResultMeta {
   const meta = parseJsonColumn(row.meta) as { children?: unknown[] } | null;
-  const done = row.date_done instanceof Date ? row.date_done.getTime() : Date.parse(`${String(row.date_done).replace(' ', 'T')}Z`);
+  const done =
+    row.date_done instanceof Date
+      ? row.date_done.getTime()
+      : Date.parse(`${String(row.date_done).replace(' ', 'T')}Z`);
   return {
     task_id: row.task_id,
     status: row.status,

@@ -4,12 +4,30 @@ import type { BackendOptions } from '../create-backend.ts';
 import { BackendClosedError } from '../errors.ts';
 import { ResultWaiters } from '../waiters.ts';
 import { pendingMeta, type ResultMeta } from '../../result/meta.ts';
+import type { TaskState } from '../../result/states.ts';
 import { redactUrl } from '../../util/ids.ts';
 import { celeriacResultTable } from './celeriac-result-table.ts';
 import { djangoResultTable } from './django-result-table.ts';
 import { openSqlConnection, type SqlConnection } from './sql-connection.ts';
 import { NOTIFY_CHANNEL, PgListener } from './sql-listener.ts';
-import type { ResultTableAdapter, SqlResultDatabase } from './sql-tables.ts';
+import { RESULT_TABLE } from './sql-schema.ts';
+import { naiveIso, parseJsonColumn, type ResultTableAdapter, type SqlResultDatabase } from './sql-tables.ts';
+
+/** One row of `list()`: the stored meta plus when the row was first and last written. */
+export interface StoredResult extends ResultMeta {
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+export interface ListResultsOptions {
+  /** Rows to return, newest first. (Default: 50, at most 1000) */
+  limit?: number;
+  offset?: number;
+  /** Only this task name (e.g. `tasks.add`). */
+  name?: string;
+  /** Only these states. */
+  states?: readonly string[];
+}
 
 const POLL_MIN_MS = 25;
 const POLL_MAX_MS = 1000;
@@ -50,7 +68,9 @@ export class SqlBackend implements ResultBackend {
     if (this.connection) return;
     const connection = await openSqlConnection<SqlResultDatabase>(this.url);
     this.connection = connection;
-    this.table = /[?&]celeriac_tables=django\b/.test(this.url) ? djangoResultTable(connection.dialect) : celeriacResultTable;
+    this.table = /[?&]celeriac_tables=django\b/.test(this.url)
+      ? djangoResultTable(connection.dialect)
+      : celeriacResultTable;
     try {
       if (!/[?&]celeriac_migrate=false\b/.test(this.url)) await this.migrate();
       if (connection.dialect === 'postgres') {
@@ -66,7 +86,10 @@ export class SqlBackend implements ResultBackend {
       await this.close();
       throw new Error(`SQL result backend ${this.safeUrl}: ${(error as Error).message}`, { cause: error });
     }
-    this.retentionTimer = setInterval(() => void this.deleteExpired().catch(() => undefined), RETENTION_EVERY_MS);
+    this.retentionTimer = setInterval(
+      () => void this.deleteExpired().catch(() => undefined),
+      RETENTION_EVERY_MS,
+    );
     this.retentionTimer.unref();
   }
 
@@ -83,7 +106,8 @@ export class SqlBackend implements ResultBackend {
       migrationLockTableName: 'celeriac_migration_lock',
     });
     const { error, results } = await migrator.migrateToLatest();
-    if (error) throw new Error(`migrating ${this.safeUrl} failed: ${(error as Error).message}`, { cause: error });
+    if (error)
+      throw new Error(`migrating ${this.safeUrl} failed: ${(error as Error).message}`, { cause: error });
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
 
@@ -106,7 +130,10 @@ export class SqlBackend implements ResultBackend {
         : this.options.resultExpiresMs === null
           ? null
           : this.options.resultExpiresMs / 1000;
-    await this.table.write(this.db, meta, { now, expiresAtMs: expiresSeconds == null ? null : now + expiresSeconds * 1000 });
+    await this.table.write(this.db, meta, {
+      now,
+      expiresAtMs: expiresSeconds == null ? null : now + expiresSeconds * 1000,
+    });
     if (this.connection?.dialect === 'postgres') {
       await sql`select pg_notify(${NOTIFY_CHANNEL}, ${meta.task_id})`.execute(this.db);
     } else {
@@ -128,6 +155,56 @@ export class SqlBackend implements ResultBackend {
     await this.table.delete(this.db, taskId);
   }
 
+  /**
+   * Stored results, newest first, for pages that show task history (the example site's Tasks page).
+   * Our table only: django-celery-results' table is Django admin's to list.
+   */
+  async list(options: ListResultsOptions = {}): Promise<StoredResult[]> {
+    if (this.table !== celeriacResultTable) {
+      throw new Error(
+        `list() reads the ${RESULT_TABLE} table; ${this.safeUrl} uses django-celery-results' table`,
+      );
+    }
+    const limit = options.limit ?? 50;
+    const offset = options.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new RangeError(`list(): limit must be 1..1000, got ${limit}`);
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new RangeError(`list(): offset must be >= 0, got ${offset}`);
+    let query = this.db.selectFrom(RESULT_TABLE).selectAll();
+    if (options.name !== undefined) query = query.where('name', '=', options.name);
+    if (options.states !== undefined) {
+      if (options.states.length === 0) return [];
+      query = query.where('status', 'in', [...options.states]);
+    }
+    const now = Date.now();
+    query = query.where((eb) => eb.or([eb('expires_at_ms', 'is', null), eb('expires_at_ms', '>', now)]));
+    const rows = await query
+      .orderBy('created_at_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    return rows.map((row) => ({
+      task_id: row.task_id,
+      status: row.status as TaskState,
+      result: parseJsonColumn(row.result),
+      traceback: row.traceback,
+      children: (parseJsonColumn(row.children) as unknown[] | null) ?? [],
+      date_done: row.done_at_ms === null ? null : naiveIso(Number(row.done_at_ms)),
+      group_id: row.group_id,
+      parent_id: row.parent_id,
+      name: row.name,
+      args: parseJsonColumn(row.args) as unknown[] | null,
+      kwargs: parseJsonColumn(row.kwargs) as Record<string, unknown> | null,
+      worker: row.worker,
+      retries: row.retries,
+      queue: row.queue,
+      created_at_ms: Number(row.created_at_ms),
+      updated_at_ms: Number(row.updated_at_ms),
+    }));
+  }
+
   /** Deletes rows past their expiry; returns how many. */
   deleteExpired(now = Date.now()): Promise<number> {
     return this.table.deleteExpired(this.db, now, this.options.resultExpiresMs);
@@ -137,7 +214,11 @@ export class SqlBackend implements ResultBackend {
     if (!this.waiters.has(taskId)) return;
     this.get(taskId).then(
       (meta) => this.waiters.notify(meta),
-      (error: Error) => this.options.logger.warn({ err: error.message, taskId }, 'result backend: reading a notified result failed'),
+      (error: Error) =>
+        this.options.logger.warn(
+          { err: error.message, taskId },
+          'result backend: reading a notified result failed',
+        ),
     );
   }
 
@@ -158,7 +239,10 @@ export class SqlBackend implements ResultBackend {
       this.recheckAll().then(
         () => this.afterPoll(),
         (error: Error) => {
-          this.options.logger.warn({ err: error.message }, 'result backend: polling for results failed; retrying');
+          this.options.logger.warn(
+            { err: error.message },
+            'result backend: polling for results failed; retrying',
+          );
           this.afterPoll();
         },
       );

@@ -26,12 +26,27 @@ export async function openSqlConnection<DB>(url: string): Promise<SqlConnection<
     pg.default.types.setTypeParser(20, (value: string) => Number(value));
     const pool = new pg.default.Pool({ connectionString: driverUrl, max: 10 });
     pool.on('error', () => undefined); // idle-client errors surface on the next query instead
-    return { db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', safeUrl, driverUrl };
+    return {
+      db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }),
+      dialect: 'postgres',
+      safeUrl,
+      driverUrl,
+    };
   }
   if (scheme === 'mysql' || scheme === 'mariadb') {
     const mysql = await import('mysql2');
-    const pool = mysql.createPool({ uri: driverUrl.replace(/^mariadb:/, 'mysql:'), connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: false });
-    return { db: new Kysely<DB>({ dialect: new MysqlDialect({ pool }) }), dialect: 'mysql', safeUrl, driverUrl };
+    const pool = mysql.createPool({
+      uri: driverUrl.replace(/^mariadb:/, 'mysql:'),
+      connectionLimit: 10,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+    });
+    return {
+      db: new Kysely<DB>({ dialect: new MysqlDialect({ pool }) }),
+      dialect: 'mysql',
+      safeUrl,
+      driverUrl,
+    };
   }
   if (scheme === 'sqlite') {
     const { default: Database } = await import('better-sqlite3');
@@ -39,7 +54,12 @@ export async function openSqlConnection<DB>(url: string): Promise<SqlConnection<
     const database = new Database(path);
     database.pragma('journal_mode = WAL');
     database.pragma('busy_timeout = 5000');
-    return { db: new Kysely<DB>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', safeUrl, driverUrl };
+    return {
+      db: new Kysely<DB>({ dialect: new SqliteDialect({ database }) }),
+      dialect: 'sqlite',
+      safeUrl,
+      driverUrl,
+    };
   }
   throw new TypeError(`not an SQL URL: ${safeUrl} (use postgresql://, mysql:// or sqlite:///path.db)`);
 }
@@ -60,5 +80,10 @@ function stripCeleriacParams(url: string): string {
 /** Whether an error is the database's unique-key violation, whichever database it is. */
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: unknown; errno?: unknown };
-  return e?.code === '23505' || e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+  return (
+    e?.code === '23505' ||
+    e?.code === 'ER_DUP_ENTRY' ||
+    e?.errno === 1062 ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
 }

@@ -38,7 +38,8 @@ export class PgListener {
 
   private lost(error: Error, attempt = 0): void {
     if (this.closed || (attempt === 0 && !this.client)) return;
-    if (attempt === 0) this.logger.warn({ err: error.message }, 'result backend: LISTEN connection lost; reconnecting');
+    if (attempt === 0)
+      this.logger.warn({ err: error.message }, 'result backend: LISTEN connection lost; reconnecting');
     this.client = undefined;
     const delay = Math.min(30_000, 250 * 2 ** attempt);
     this.retryTimer = setTimeout(() => {

@@ -66,8 +66,20 @@ export function resultMigrations(dialect: SqlDialectName): MigrationProvider {
           .addColumn('done_at_ms', 'bigint')
           .addColumn('expires_at_ms', 'bigint')
           .execute();
-        for (const column of ['status', 'name', 'worker', 'done_at_ms', 'created_at_ms', 'group_id', 'root_id', 'expires_at_ms']) {
-          const index = db.schema.createIndex(`${RESULT_TABLE}_${column}_idx`).on(RESULT_TABLE).column(column);
+        for (const column of [
+          'status',
+          'name',
+          'worker',
+          'done_at_ms',
+          'created_at_ms',
+          'group_id',
+          'root_id',
+          'expires_at_ms',
+        ]) {
+          const index = db.schema
+            .createIndex(`${RESULT_TABLE}_${column}_idx`)
+            .on(RESULT_TABLE)
+            .column(column);
           await (dialect === 'mysql' ? index : index.ifNotExists()).execute();
         }
       },
