@@ -3,7 +3,7 @@
  * Celery 5.2 on the same RabbitMQ and Redis. Prints a Markdown table to stdout (progress goes to
  * stderr) and writes bench/results/latest.json.
  *
- *   npm run bench                      # everything, ~2-4 minutes
+ *   npm run bench                      # everything, ~2-4 minutes (more on a loaded machine)
  *   npm run bench -- --quick           # fewer messages, under a minute
  *   npm run bench -- --only raw,latency
  *   npm run bench -- --profile         # --cpu-prof for the Celeriac worker child (bench/results/profiles)
@@ -26,6 +26,7 @@ import { celeriacWorkerScenario } from './scenarios/celeriac-worker.ts';
 import { latencyScenario, pythonLatencyScenario } from './scenarios/latency.ts';
 import { pythonWorkerScenario } from './scenarios/python-worker.ts';
 import { rawScenario } from './scenarios/raw.ts';
+import { redisTransportScenario } from './scenarios/redis-transport.ts';
 
 const SCENARIOS: readonly Scenario[] = [
   rawScenario,
@@ -34,6 +35,7 @@ const SCENARIOS: readonly Scenario[] = [
   pythonWorkerScenario,
   latencyScenario,
   pythonLatencyScenario,
+  redisTransportScenario,
 ];
 
 const { values: flags } = parseArgs({
@@ -69,9 +71,9 @@ const settings: BenchSettings = Object.freeze({
   quick: flags.quick,
   amqpUrl: process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//',
   redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
-  publishN: flags.quick ? 10_000 : 50_000,
-  workerN: flags.quick ? 10_000 : 50_000,
-  pythonWorkerN: flags.quick ? 3_000 : 10_000,
+  publishN: flags.quick ? 5_000 : 30_000,
+  workerN: flags.quick ? 5_000 : 30_000,
+  pythonWorkerN: flags.quick ? 1_500 : 5_000,
   publishWindow: 1000,
   celeriacConcurrency: 50,
   prefetchMultiplier: 4,
@@ -104,6 +106,17 @@ for (const [index, scenario] of selected.entries()) {
       progress,
       conn,
       uniqueName: (prefix) => `${prefix}-${runTag}-${++counter}`,
+      attempt: async (what, measure) => {
+        try {
+          const produced = await measure();
+          return Array.isArray(produced) ? produced : [produced];
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          errors.push({ scenario: `${scenario.name} (${what})`, message });
+          progress.log(`FAILED ${what}: ${message}`);
+          return [];
+        }
+      },
     });
     figures.push(...produced);
     for (const f of produced) {

@@ -34,6 +34,20 @@ describe('compare', () => {
     expect(markdownTable([publish!], [])).toContain('n/a (≥ 0.8× raw)');
   });
 
+  it('compares CPU per message as reference / this, so above 1 means less CPU', () => {
+    const withCpu = (id: string, value: number, cpuUsPerTask: number): Figure => ({
+      ...rate(id, value),
+      details: { cpuUsPerTask },
+    });
+    const [, , worker] = compare([
+      withCpu('raw.consume-ack', 20_000, 30),
+      withCpu('python.worker.ignore', 1_000, 900),
+      withCpu('celeriac.worker.ignore', 15_000, 45),
+    ]);
+    expect(worker!.cpuVsRaw).toBeCloseTo(30 / 45);
+    expect(worker!.cpuVsPython).toBeCloseTo(20);
+  });
+
   it('inverts latency ratios so above 1 means Celeriac is faster', () => {
     const [, p99] = compare([latency('python.latency.p99', 30), latency('celeriac.latency.p99', 6)]);
     expect(p99!.vsPython).toBeCloseTo(5);

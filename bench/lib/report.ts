@@ -44,6 +44,9 @@ export interface ComparedFigure extends Figure {
   /** Rates: this / Python; latencies: Python / this. Above 1 means Celeriac is ahead. */
   vsPython?: number;
   target?: string;
+  /** CPU per message of the reference / of this row: above 1 means this row spends less CPU. Steadier than rates on a busy box. */
+  cpuVsRaw?: number;
+  cpuVsPython?: number;
   /** Whether the target was met; null when a reference is missing. */
   met?: boolean | null;
 }
@@ -56,15 +59,26 @@ export function compare(figures: readonly Figure[]): ComparedFigure[] {
       return undefined;
     return figure.kind === 'latency' ? ref.value / figure.value : figure.value / ref.value;
   };
+  const cpuRatio = (figure: Figure, refId: string | undefined): number | undefined => {
+    const mine = figure.details?.cpuUsPerTask;
+    const theirs = refId ? byId.get(refId)?.details?.cpuUsPerTask : undefined;
+    if (typeof mine !== 'number' || typeof theirs !== 'number' || !(mine > 0) || !(theirs > 0))
+      return undefined;
+    return theirs / mine;
+  };
   return figures.map((figure) => {
     const c = COMPARISONS[figure.id] ?? {};
     const vsRaw = ratio(figure, c.raw);
     const vsPython = ratio(figure, c.python);
+    const cpuVsRaw = cpuRatio(figure, c.raw);
+    const cpuVsPython = cpuRatio(figure, c.python);
     return {
       ...figure,
       unit: figure.kind === 'rate' ? 'msg/s' : 'ms',
       ...(vsRaw !== undefined ? { vsRaw } : {}),
       ...(vsPython !== undefined ? { vsPython } : {}),
+      ...(cpuVsRaw !== undefined ? { cpuVsRaw } : {}),
+      ...(cpuVsPython !== undefined ? { cpuVsPython } : {}),
       ...(c.target ? { target: c.target, met: c.met?.(figure, vsRaw, vsPython) ?? null } : {}),
     };
   });
@@ -75,8 +89,8 @@ export function markdownTable(
   errors: readonly { scenario: string; message: string }[],
 ): string {
   const rows = [
-    '| scenario | result | × raw | × Python | CPU µs/msg | target |',
-    '|---|---:|---:|---:|---:|---|',
+    '| scenario | result | × raw | × Python | CPU µs/msg | CPU × raw | CPU × Python | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
     ...figures.map((f) =>
       [
         f.label,
@@ -86,10 +100,12 @@ export function markdownTable(
         formatRatio(f.vsRaw),
         formatRatio(f.vsPython),
         typeof f.details?.cpuUsPerTask === 'number' ? String(f.details.cpuUsPerTask) : '',
+        formatRatio(f.cpuVsRaw),
+        formatRatio(f.cpuVsPython),
         f.target ? `${f.met === null ? 'n/a' : f.met ? 'met' : 'MISSED'} (${f.target})` : '',
       ].join(' | '),
     ),
-    ...errors.map((e) => `${e.scenario} | FAILED: ${oneLine(e.message)} | | | | `),
+    ...errors.map((e) => `${e.scenario} | FAILED: ${oneLine(e.message)} | | | | | | `),
   ];
   return rows.map((r) => (r.startsWith('|') ? r : `| ${r} |`)).join('\n');
 }

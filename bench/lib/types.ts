@@ -32,6 +32,11 @@ export interface ScenarioContext {
   readonly conn: ChannelModel;
   /** A queue name unique to this run. */
   uniqueName(prefix: string): string;
+  /**
+   * Runs one measurement of a scenario; a failure is recorded (table row, latest.json, exit code)
+   * and the scenario goes on with its other measurements.
+   */
+  attempt(what: string, measure: () => Promise<Figure[] | Figure>): Promise<Figure[]>;
 }
 
 /** One measured figure: a row of the table and an entry of latest.json. */

@@ -26,7 +26,11 @@ export const rawScenario: Scenario = {
   name: 'raw',
   title: 'raw amqplib: publish with confirms, consume + ack',
   async run(ctx) {
-    return [await rawPublish(ctx), await rawConsume(ctx, 'batched'), await rawConsume(ctx, 'each')];
+    return [
+      ...(await ctx.attempt('raw publish', () => rawPublish(ctx))),
+      ...(await ctx.attempt('raw consume (batched acks)', () => rawConsume(ctx, 'batched'))),
+      ...(await ctx.attempt('raw consume (ack each)', () => rawConsume(ctx, 'each'))),
+    ];
   },
 };
 

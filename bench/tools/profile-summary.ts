@@ -2,7 +2,9 @@
  * Summarises a V8 `.cpuprofile` (from `npm run bench -- --profile`, or `node --cpu-prof`):
  * self time by function and by file, so a hot spot can be named precisely.
  *
- *   npx tsx bench/tools/profile-summary.ts bench/results/profiles/CPU.*.cpuprofile [--top 25]
+ *   npx tsx bench/tools/profile-summary.ts bench/results/profiles/CPU.*.cpuprofile [--top 25] [--callers name]
+ *
+ * `--callers writeUtf8String` lists the call paths (4 frames up) that spend self time in that function.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,7 +24,7 @@ interface CpuProfile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' } },
+  options: { top: { type: 'string', default: '25' }, callers: { type: 'string' } },
 });
 const top = Number(values.top);
 
@@ -50,6 +52,22 @@ for (const file of positionals) {
   );
   print('self time by function', byFunction, totalUs - idleUs);
   print('self time by file', byFile, totalUs - idleUs);
+  if (values.callers) {
+    const parent = new Map<number, number>();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+    const paths = new Map<string, number>();
+    for (const [id, us] of selfUs) {
+      if (byId.get(id)?.callFrame.functionName !== values.callers) continue;
+      const frames: string[] = [];
+      for (let up = parent.get(id); up !== undefined && frames.length < 4; up = parent.get(up)) {
+        const f = byId.get(up)!.callFrame;
+        frames.push(`${f.functionName || '(anonymous)'} ${shorten(f.url)}:${f.lineNumber + 1}`);
+      }
+      const key = frames.join(' < ');
+      paths.set(key, (paths.get(key) ?? 0) + us);
+    }
+    print(`callers of ${values.callers}`, paths, totalUs - idleUs);
+  }
 }
 
 function print(title: string, table: Map<string, number>, busyUs: number): void {

@@ -11,6 +11,18 @@ import type { CeleriacWorkerConfig } from '../lib/workers.ts';
 const config = JSON.parse(process.env.BENCH_WORKER ?? 'null') as CeleriacWorkerConfig | null;
 if (!config) throw new Error('BENCH_WORKER is not set: this file is started by bench/lib/workers.ts');
 
+if (process.env.BENCH_EXPERIMENT_REDIS_AUTOPIPELINE === '1') {
+  // Experiment only (see bench/README.md): turns on ioredis auto-pipelining for the result
+  // backend's command connection (the one that defines the store script), to measure what
+  // coalescing result writes into one socket write per tick is worth.
+  const { Redis } = await import('ioredis');
+  const defineCommand = Redis.prototype.defineCommand;
+  Redis.prototype.defineCommand = function (this: InstanceType<typeof Redis>, ...args) {
+    this.options.enableAutoPipelining = true;
+    return defineCommand.apply(this, args);
+  };
+}
+
 const app = new Celeriac({ broker: config.broker, backend: config.backend, defaultQueue: config.queue });
 app.task('bench.noop', () => undefined, { ignoreResult: true });
 app.task('bench.noop_result', () => undefined);
