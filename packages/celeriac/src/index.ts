@@ -34,6 +34,10 @@ export type { WorkerOptions } from './worker/worker.ts';
 export type { TaskEvent, TaskEventType } from './worker/events.ts';
 export { chain, Chain } from './canvas/chain.ts';
 export { group, Group, GroupResult } from './canvas/group.ts';
+export { chord, Chord, ChordResult } from './canvas/chord.ts';
+export { xmap, xstarmap, chunks, Chunks } from './canvas/map.ts';
+export { QueueDeclarationError, type QueueDeclaration } from './app/router.ts';
+export { ChordUnsupportedError } from './backends/chord-backend.ts';
 export {
   Beat,
   createBeat,
@@ -60,3 +64,10 @@ export type {
   ScheduleStore,
   BeatLease,
 } from './beat/index.ts';
+export {
+  EventReceiver,
+  type EventReceiverOptions,
+  type ReceivedEvent,
+  type EventType,
+} from './events/index.ts';
+export { ControlClient, type CallOptions, type BroadcastTarget } from './control/index.ts';

@@ -2,8 +2,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { celeriacVersion } from '../control/version.ts';
 import { registerBeat } from './commands/beat.ts';
 import { registerCall } from './commands/call.ts';
+import { registerEvents } from './commands/events.ts';
 import { registerControl, registerInspect } from './commands/remote-control.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerMonitor } from './commands/monitor.ts';
 import { registerPurge } from './commands/purge.ts';
 import { registerResult } from './commands/result.ts';
 import { registerStatus } from './commands/status.ts';
@@ -53,6 +55,8 @@ Environment: CELERIAC_BROKER_URL, CELERIAC_RESULT_BACKEND, CELERIAC_LOG_FORMAT (
   registerInspect(program);
   registerControl(program);
   registerMigrate(program);
+  registerEvents(program);
+  registerMonitor(program);
   // Exit codes are ours to choose (2 for usage), so commander throws instead of exiting.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

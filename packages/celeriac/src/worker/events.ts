@@ -50,7 +50,7 @@ export class WorkerEvents {
   private readonly listeners = new Map<TaskEventType, Set<Listener<never>>>();
   private clock = 0;
   private readonly pid = process.pid;
-  private readonly utcoffset = Math.trunc(new Date().getTimezoneOffset() / 60);
+  private readonly utcoffset = Math.floor(new Date().getTimezoneOffset() / 60);
 
   constructor(private readonly hostname: string = osHostname()) {}
 
@@ -76,15 +76,14 @@ export class WorkerEvents {
   emit<T extends TaskEventType>(type: T, fields: TaskEventMap[T]): void {
     const set = this.listeners.get(type);
     if (!set) return;
-    const event = {
-      ...fields,
-      type,
-      hostname: this.hostname,
-      timestamp: Date.now() / 1000,
-      utcoffset: this.utcoffset,
-      pid: this.pid,
-      clock: ++this.clock,
-    } as unknown as TaskEvent<T>;
+    // Callers pass a fresh object literal: fill it in place instead of copying it (hot path under -E).
+    const event = fields as unknown as TaskEvent<T> & Record<string, unknown>;
+    event.type = type;
+    event.hostname = this.hostname;
+    event.timestamp = Date.now() / 1000;
+    event.utcoffset = this.utcoffset;
+    event.pid = this.pid;
+    event.clock = ++this.clock;
     for (const listener of set) {
       try {
         (listener as Listener<T>)(event);

@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../util/duration.ts';
+import type { CliContext } from '../context.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { say } from '../output.ts';
+import { parseInteger } from '../parse.ts';
+import { action, examples } from './shared.ts';
+
+interface MonitorCliOptions {
+  port?: string;
+  address?: string;
+  db?: string;
+  maxTasks?: string;
+  retention?: string;
+  user?: string;
+  insecureNoAuth?: boolean;
+  publicMetrics?: boolean;
+}
+
+/**
+ * `celeriac monitor`: the web dashboard, REST API and Prometheus endpoint (Celery's `flower`).
+ * The monitor lives in `@celeriac/monitor` and is loaded only when this command runs.
+ */
+export function registerMonitor(program: Command): void {
+  const cmd = program
+    .command('monitor')
+    .description('Serve the web dashboard, REST API and /metrics for the cluster (like Flower).')
+    .option('-p, --port <port>', 'HTTP port', '5555')
+    .option('--address <host>', 'address to listen on', '127.0.0.1')
+    .option('--db <url>', 'task history database (sqlite:///path.db)', 'sqlite://celeriac-monitor.db')
+    .option('--max-tasks <n>', 'tasks kept in memory', '100000')
+    .option('--retention <duration>', 'how long task history is kept, e.g. 7d or 12h', '7d')
+    .option(
+      '--user <name>',
+      'log-in user name (or CELERIAC_MONITOR_USER); the password comes from CELERIAC_MONITOR_PASSWORD',
+    )
+    .option(
+      '--public-metrics',
+      'serve /metrics without log-in (for a Prometheus scraper on a private network)',
+    )
+    .option('--insecure-no-auth', 'turn log-in off; allowed on localhost only, for development')
+    .addHelpText(
+      'after',
+      '\nEnvironment: CELERIAC_MONITOR_USER, CELERIAC_MONITOR_PASSWORD (plain or an scrypt hash), CELERIAC_MONITOR_TOKEN (API bearer token, 16+ characters).',
+    )
+    .action(action<MonitorCliOptions>('monitor', runMonitor, 'info'));
+  examples(cmd, [
+    'CELERIAC_MONITOR_USER=admin CELERIAC_MONITOR_PASSWORD=… celeriac -A tasks.ts monitor --port 5555',
+    'celeriac -b amqp://guest:guest@localhost// monitor --insecure-no-auth',
+  ]);
+}
+
+async function runMonitor(ctx: CliContext, opts: MonitorCliOptions): Promise<number> {
+  const port = parseInteger(opts.port, '--port', 0, 65535) ?? 5555;
+  const maxTasks = parseInteger(opts.maxTasks, '--max-tasks', 1) ?? 100_000;
+  let retentionMs: number;
+  try {
+    retentionMs = parseDuration(opts.retention ?? '7d', '--retention');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  let lib: typeof import('@celeriac/monitor');
+  try {
+    lib = await import('@celeriac/monitor');
+  } catch (error) {
+    throw new CliError('the monitor is a separate package: npm install @celeriac/monitor', { cause: error });
+  }
+  let auth;
+  try {
+    auth = opts.insecureNoAuth
+      ? { insecureNoAuth: true }
+      : await lib.authFromEnv(process.env, { user: opts.user });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const app = await ctx.app({ oneShot: false });
+  let served;
+  try {
+    served = await lib.serveMonitor(app, {
+      port,
+      host: opts.address,
+      auth,
+      publicMetrics: opts.publicMetrics === true,
+      maxTasks,
+      history: { url: opts.db, retentionMs },
+      logger: ctx.logger,
+    });
+  } catch (error) {
+    if (error instanceof lib.MonitorConfigError || error instanceof lib.HistoryConfigError)
+      throw new UsageError(error.message);
+    throw error;
+  }
+  say(`celeriac monitor: ${served.url}`);
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await stopped;
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await served.close();
+  }
+}

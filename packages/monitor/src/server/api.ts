@@ -1,0 +1,213 @@
+import type { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import type { Monitor } from '../monitor.ts';
+import { queryTasks, TaskQuerySchema } from '../state/task-query.ts';
+import { isAlive } from '../state/worker-state.ts';
+import { badRequest, MonitorHttpError, notFound } from './errors.ts';
+import type { LiveHub } from './sse.ts';
+import type { MonitorEnv } from './types.ts';
+
+/** Task ids and names are free-form in Celery; we accept anything printable up to 255 characters. */
+const ID = /^[^\s/\\]{1,255}$/;
+
+const SendTaskBody = z
+  .object({
+    args: z.array(z.unknown()).default([]),
+    kwargs: z.record(z.string(), z.unknown()).default({}),
+    options: z
+      .object({
+        countdown: z.number().min(0).optional(),
+        eta: z.string().datetime({ offset: true }).optional(),
+        expires: z.union([z.number().min(0), z.string().datetime({ offset: true })]).optional(),
+        queue: z.string().min(1).max(255).optional(),
+        priority: z.number().int().min(0).max(255).optional(),
+        taskId: z.string().regex(ID).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const RevokeBody = z.object({
+  terminate: z.union([z.boolean(), z.enum(['true', 'false', 'on'])]).optional(),
+  signal: z
+    .string()
+    .regex(/^(SIG)?[A-Z0-9]{2,10}$/)
+    .optional(),
+});
+
+const RateLimitBody = z.object({
+  ratelimit: z.union([z.string().regex(/^\d+(\.\d+)?(\/[smh])?$/), z.number().min(0)]),
+  workername: z.string().min(1).optional(),
+});
+
+const NBody = z.object({ n: z.coerce.number().int().min(1).max(100).default(1) });
+const QueueBody = z.object({ queue: z.string().min(1).max(255) });
+
+async function readBody(c: {
+  req: { header(n: string): string | undefined; json(): Promise<unknown>; parseBody(): Promise<unknown> };
+}): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (type.includes('application/json')) {
+    try {
+      return await c.req.json();
+    } catch {
+      throw badRequest('the body is not valid JSON');
+    }
+  }
+  if (type.includes('form')) return c.req.parseBody();
+  return {};
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw badRequest(first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'invalid input');
+  }
+  return result.data;
+}
+
+function checkId(value: string, what: string): string {
+  if (!ID.test(value)) throw notFound(what);
+  return value;
+}
+
+/** The REST API (Flower's paths where Flower has one) and the SSE stream. */
+export function registerApi(app: Hono<MonitorEnv>, monitor: Monitor, hub: LiveHub): void {
+  const { state } = monitor;
+
+  app.get('/api/workers', async (c) => {
+    const refresh = ['1', 'true', 'yes'].includes(c.req.query('refresh') ?? '');
+    const only = c.req.query('workername');
+    if (refresh) await monitor.inspect(only);
+    const out: Record<string, unknown> = {};
+    for (const worker of state.workerList()) {
+      if (only && worker.hostname !== only) continue;
+      out[worker.hostname] = {
+        ...worker,
+        online: isAlive(worker),
+        inspect: monitor.inspections.get(worker.hostname) ?? null,
+      };
+    }
+    return c.json(out);
+  });
+
+  app.get('/api/tasks', (c) => c.json(queryTasks(state, parse(TaskQuerySchema, c.req.query()))));
+
+  app.get('/api/task/info/:id', (c) => {
+    const id = checkId(c.req.param('id'), 'task');
+    const task = state.task(id);
+    if (!task) throw notFound(`task ${id}`);
+    return c.json(task);
+  });
+
+  app.get('/api/task/result/:id', async (c) => {
+    const id = checkId(c.req.param('id'), 'task');
+    const backend = await monitor.app.backend();
+    if (!backend)
+      throw new MonitorHttpError(501, 'no_result_backend', 'the app has no result backend configured');
+    return c.json(await backend.get(id));
+  });
+
+  app.post('/api/task/send-task/:name', async (c) => {
+    const name = checkId(c.req.param('name'), 'task name');
+    const body = parse(SendTaskBody, await readBody(c));
+    const { countdown, eta, expires, queue, priority, taskId } = body.options;
+    const result = await monitor.app.sendTask(name, body.args, body.kwargs, {
+      ...(countdown !== undefined && { countdown }),
+      ...(eta !== undefined && { eta: new Date(eta) }),
+      ...(expires !== undefined && { expires: typeof expires === 'number' ? expires : new Date(expires) }),
+      ...(queue !== undefined && { queue }),
+      ...(priority !== undefined && { priority }),
+      ...(taskId !== undefined && { taskId }),
+    });
+    monitor.logger.info({ task: name, id: result.id, user: c.get('principal').user }, 'monitor: task sent');
+    return c.json({ 'task-id': result.id, state: 'PENDING' });
+  });
+
+  app.post('/api/task/revoke/:id', async (c) => {
+    const id = checkId(c.req.param('id'), 'task');
+    const body = parse(RevokeBody, { ...c.req.query(), ...((await readBody(c)) as object) });
+    const terminate = body.terminate === true || body.terminate === 'true' || body.terminate === 'on';
+    await monitor.app.AsyncResult(id).revoke({ terminate, ...(body.signal && { signal: body.signal }) });
+    monitor.logger.warn({ id, terminate, user: c.get('principal').user }, 'monitor: task revoked');
+    return c.json({ message: `Revoked '${id}'${terminate ? ' (terminate)' : ''}` });
+  });
+
+  app.post('/api/task/rate-limit/:name', async (c) => {
+    const name = checkId(c.req.param('name'), 'task name');
+    const body = parse(RateLimitBody, { ...c.req.query(), ...((await readBody(c)) as object) });
+    const replies = await monitor.control.inspect(
+      'rate_limit',
+      { task_name: name, rate_limit: body.ratelimit },
+      { timeoutMs: monitor.inspectTimeoutMs, ...(body.workername && { destination: [body.workername] }) },
+    );
+    return c.json({ message: `new rate limit set for ${name}: ${body.ratelimit}`, replies });
+  });
+
+  const workerControl = (path: string, method: string, args: (body: unknown) => Record<string, unknown>) =>
+    app.post(`/api/worker/${path}/:name`, async (c) => {
+      const name = checkId(c.req.param('name'), 'worker');
+      if (!state.getWorker(name)) throw notFound(`worker ${name}`);
+      const input = { ...c.req.query(), ...((await readBody(c)) as object) };
+      const commandArgs = args(input);
+      monitor.logger.warn({ worker: name, method, user: c.get('principal').user }, `monitor: ${method} sent`);
+      if (method === 'shutdown') {
+        await monitor.control.cast('shutdown', {}, { destination: [name] });
+        return c.json({ message: `Shutting down ${name}` });
+      }
+      const replies = await monitor.control.inspect(method, commandArgs, {
+        destination: [name],
+        timeoutMs: monitor.inspectTimeoutMs,
+      });
+      const reply = replies[name] as { ok?: unknown; error?: unknown } | undefined;
+      if (!reply) throw new MonitorHttpError(504, 'no_reply', `${name} did not answer ${method}`);
+      if (reply.error !== undefined)
+        throw new MonitorHttpError(403, 'refused', `${name}: ${String(reply.error)}`);
+      return c.json({ message: String(reply.ok ?? 'ok') });
+    });
+  workerControl('pool/grow', 'pool_grow', (b) => ({ n: parse(NBody, b).n }));
+  workerControl('pool/shrink', 'pool_shrink', (b) => ({ n: parse(NBody, b).n }));
+  workerControl('queue/add-consumer', 'add_consumer', (b) => ({ queue: parse(QueueBody, b).queue }));
+  workerControl('queue/cancel-consumer', 'cancel_consumer', (b) => ({ queue: parse(QueueBody, b).queue }));
+  workerControl('shutdown', 'shutdown', () => ({}));
+
+  app.get('/api/queues/length', async (c) => {
+    const names = new Set<string>([monitor.app.conf.defaultQueue]);
+    for (const info of monitor.inspections.values()) {
+      if (!Array.isArray(info.active_queues)) continue;
+      for (const q of info.active_queues as Array<{ name?: unknown }>)
+        if (typeof q.name === 'string') names.add(q.name);
+    }
+    const transport = await monitor.app.connection();
+    const active_queues = await Promise.all(
+      [...names].sort().map(async (name) => ({
+        name,
+        messages: await transport.queueLength(name).catch(() => null),
+      })),
+    );
+    return c.json({ active_queues });
+  });
+
+  app.get('/api/events', (c) =>
+    streamSSE(c, async (stream) => {
+      const unsubscribe = hub.subscribe((updates, summary) => {
+        const tasks = updates.filter((u) => u.event === 'task').map((u) => u.data);
+        const workers = updates.filter((u) => u.event === 'worker').map((u) => u.data);
+        if (tasks.length) void stream.writeSSE({ event: 'task', data: JSON.stringify(tasks) });
+        if (workers.length) void stream.writeSSE({ event: 'worker', data: JSON.stringify(workers) });
+        void stream.writeSSE({ event: 'summary', data: JSON.stringify(summary) });
+      });
+      stream.onAbort(unsubscribe);
+      await stream.writeSSE({ event: 'summary', data: JSON.stringify(hub.summary()) });
+      // A comment every 15 s keeps proxies from closing an idle stream.
+      while (!stream.aborted && !stream.closed) {
+        await stream.sleep(15_000);
+        await stream.write(': ping\n\n');
+      }
+      unsubscribe();
+    }),
+  );
+}

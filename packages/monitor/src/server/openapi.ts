@@ -1,0 +1,195 @@
+/**
+ * The REST API's OpenAPI 3.1 description, written out (the API is small and this stays readable);
+ * `test/api.test.ts` checks that every documented path answers.
+ */
+const error = { $ref: '#/components/responses/Error' };
+const json = (description: string, schema: object = { type: 'object' }) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const idParam = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description,
+});
+const q = (name: string, description: string, schema: object = { type: 'string' }) => ({
+  name,
+  in: 'query',
+  schema,
+  description,
+});
+
+export function openApiDocument(base: string): object {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Celeriac monitor API',
+      version: '0.1.0',
+      description:
+        'Workers, tasks and queues of a Celery-protocol cluster. Authenticate with a session cookie (then send X-CSRF-Token on every POST) or with `Authorization: Bearer <token>`.',
+    },
+    servers: [{ url: base || '/' }],
+    security: [{ bearer: [] }, { session: [] }],
+    paths: {
+      '/api/workers': {
+        get: {
+          summary: 'Workers seen on the event stream, with liveness and the last inspect replies',
+          parameters: [
+            q('refresh', 'ask the workers now (inspect stats, queues, registered, ...)'),
+            q('workername', 'only this worker'),
+          ],
+          responses: { 200: json('worker name → worker'), 401: error },
+        },
+      },
+      '/api/tasks': {
+        get: {
+          summary: 'Tasks, newest first, filtered and paginated',
+          parameters: [
+            q('limit', '1..1000 (default 100)', { type: 'integer' }),
+            q('offset', 'default 0', { type: 'integer' }),
+            q('state', 'one state or several, comma-separated'),
+            q('taskname', 'exact task name'),
+            q('workername', 'exact node name'),
+            q('search', 'substring of the uuid, name, args, kwargs or result'),
+            q('received_start', 'ISO date or epoch seconds'),
+            q('received_end', 'ISO date or epoch seconds'),
+            q('sort_by', 'received, started, timestamp, name or runtime; prefix - for descending'),
+          ],
+          responses: { 200: json('{ total, offset, limit, tasks }'), 400: error, 401: error },
+        },
+      },
+      '/api/task/info/{id}': {
+        get: {
+          summary: 'One task as the events describe it',
+          parameters: [idParam('id', 'task id')],
+          responses: { 200: json('the task'), 404: error },
+        },
+      },
+      '/api/task/result/{id}': {
+        get: {
+          summary: "The result backend's record",
+          parameters: [idParam('id', 'task id')],
+          responses: { 200: json('result meta'), 501: error },
+        },
+      },
+      '/api/task/send-task/{name}': {
+        post: {
+          summary: 'Send a task by name',
+          parameters: [idParam('name', 'task name')],
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    args: { type: 'array' },
+                    kwargs: { type: 'object' },
+                    options: {
+                      type: 'object',
+                      properties: {
+                        countdown: { type: 'number', description: 'seconds' },
+                        eta: { type: 'string', format: 'date-time' },
+                        expires: { type: ['number', 'string'] },
+                        queue: { type: 'string' },
+                        priority: { type: 'integer' },
+                        taskId: { type: 'string' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          responses: { 200: json('{ "task-id": ..., state: "PENDING" }'), 400: error, 403: error },
+        },
+      },
+      '/api/task/revoke/{id}': {
+        post: {
+          summary: 'Revoke a task (terminate=true also ends it if running)',
+          parameters: [idParam('id', 'task id'), q('terminate', 'true|false'), q('signal', 'e.g. SIGTERM')],
+          responses: { 200: json('{ message }'), 403: error },
+        },
+      },
+      '/api/task/rate-limit/{name}': {
+        post: {
+          summary: 'Set a rate limit on every worker or one',
+          parameters: [
+            idParam('name', 'task name'),
+            q('ratelimit', 'e.g. 10/m'),
+            q('workername', 'one worker'),
+          ],
+          responses: { 200: json('{ message, replies }'), 400: error, 403: error },
+        },
+      },
+      '/api/worker/pool/grow/{name}': {
+        post: {
+          summary: 'pool_grow',
+          parameters: [idParam('name', 'worker'), q('n', 'by how many')],
+          responses: { 200: json('{ message }'), 404: error },
+        },
+      },
+      '/api/worker/pool/shrink/{name}': {
+        post: {
+          summary: 'pool_shrink',
+          parameters: [idParam('name', 'worker'), q('n', 'by how many')],
+          responses: { 200: json('{ message }'), 404: error },
+        },
+      },
+      '/api/worker/queue/add-consumer/{name}': {
+        post: {
+          summary: 'add_consumer',
+          parameters: [idParam('name', 'worker'), q('queue', 'queue name')],
+          responses: { 200: json('{ message }'), 404: error },
+        },
+      },
+      '/api/worker/queue/cancel-consumer/{name}': {
+        post: {
+          summary: 'cancel_consumer',
+          parameters: [idParam('name', 'worker'), q('queue', 'queue name')],
+          responses: { 200: json('{ message }'), 404: error },
+        },
+      },
+      '/api/worker/shutdown/{name}': {
+        post: {
+          summary: 'shutdown (no reply)',
+          parameters: [idParam('name', 'worker')],
+          responses: { 200: json('{ message }'), 404: error },
+        },
+      },
+      '/api/queues/length': {
+        get: {
+          summary: 'Ready messages per known queue',
+          responses: { 200: json('{ active_queues: [{ name, messages }] }') },
+        },
+      },
+      '/api/events': {
+        get: {
+          summary: 'Server-sent events: `task` and `worker` batches (JSON arrays)',
+          responses: { 200: { description: 'text/event-stream' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: "Prometheus metrics with Flower's names",
+          responses: { 200: { description: 'text/plain' } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        session: { type: 'apiKey', in: 'cookie', name: 'celeriac_monitor_session' },
+      },
+      responses: {
+        Error: json('an error', {
+          type: 'object',
+          properties: {
+            error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+          },
+        }),
+      },
+    },
+  };
+}

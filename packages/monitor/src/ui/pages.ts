@@ -1,0 +1,314 @@
+import { html } from 'hono/html';
+import type { WorkerInspection } from '../monitor.ts';
+import type { ClusterState } from '../state/cluster-state.ts';
+import type { TaskPage, TaskQuery } from '../state/task-query.ts';
+import type { TaskRecord } from '../state/task-state.ts';
+import { heartbeatExpires, isAlive, type WorkerRecord } from '../state/worker-state.ts';
+import { clip, formatRuntime, formatTime, layout, type Html, type PageContext } from './layout.ts';
+
+const STATES = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED'];
+
+export function dashboardPage(ctx: PageContext, state: ClusterState): Html {
+  const workers = state.workerList();
+  const online = workers.filter((w) => isAlive(w)).length;
+  const counts = state.stateCounts();
+  return layout(
+    ctx,
+    'Dashboard',
+    'dashboard',
+    html`<section class="cards">
+        <div class="card"><span class="n" id="workers-online">${online}</span> workers online</div>
+        <div class="card"><span class="n" id="workers-offline">${workers.length - online}</span> offline</div>
+        ${STATES.map((s) => html`<div class="card state-${s}"><span class="n" data-count="${s}">${counts[s] ?? 0}</span> ${s}</div>`)}
+        <div class="card"><span class="n" id="events-total">${state.counts.events}</span> events</div>
+      </section>
+      <h2>Workers</h2>
+      ${workerTable(ctx, workers)}
+      <h2>Latest tasks</h2>
+      ${taskTable(ctx, [...take(state.tasksNewestFirst(), 20)], { live: true, rows: 20 })}`,
+  );
+}
+
+export function tasksPage(ctx: PageContext, query: TaskQuery, page: TaskPage, workers: string[]): Html {
+  const params = (offset: number) => {
+    const p = new URLSearchParams();
+    for (const key of ['state', 'taskname', 'workername', 'search'] as const)
+      if (query[key]) p.set(key, query[key]);
+    if (query.received_start !== undefined) p.set('received_start', String(query.received_start));
+    if (query.received_end !== undefined) p.set('received_end', String(query.received_end));
+    p.set('offset', String(offset));
+    p.set('limit', String(query.limit));
+    return `${ctx.base}/tasks?${p}`;
+  };
+  const filtered = Boolean(
+    query.state ||
+    query.taskname ||
+    query.workername ||
+    query.search ||
+    query.received_start ||
+    query.received_end,
+  );
+  const last = Math.min(page.offset + page.limit, page.total);
+  return layout(
+    ctx,
+    'Tasks',
+    'tasks',
+    html`<form class="filters" method="get" action="${ctx.base}/tasks">
+        <label
+          >State
+          <select name="state">
+            <option value="">any</option>
+            ${STATES.map((s) => html`<option ${query.state === s ? 'selected' : ''}>${s}</option>`)}
+          </select></label
+        >
+        <label>Name <input name="taskname" value="${query.taskname ?? ''}" /></label>
+        <label
+          >Worker
+          <select name="workername">
+            <option value="">any</option>
+            ${workers.map((w) => html`<option ${query.workername === w ? 'selected' : ''}>${w}</option>`)}
+          </select></label
+        >
+        <label>Search (id, args) <input name="search" value="${query.search ?? ''}" /></label>
+        <label>Received after <input name="received_start" type="datetime-local" step="1" /></label>
+        <label>before <input name="received_end" type="datetime-local" step="1" /></label>
+        <button type="submit">Filter</button>
+      </form>
+      <p class="pager" id="pager">
+        ${page.total === 0 ? 'No tasks' : `${page.offset + 1}–${last} of ${page.total}`}
+        ${page.offset > 0 ? html`<a href="${params(Math.max(0, page.offset - page.limit))}">← newer</a>` : ''}
+        ${last < page.total ? html`<a href="${params(page.offset + page.limit)}">older →</a>` : ''}
+      </p>
+      ${taskTable(ctx, page.tasks, { live: page.offset === 0 && !filtered })}`,
+  );
+}
+
+export function taskDetailPage(ctx: PageContext, task: TaskRecord): Html {
+  const row = (label: string, field: string, value: unknown) =>
+    html`<tr>
+      <th>${label}</th>
+      <td data-field="${field}">${value === null || value === undefined ? '—' : String(value)}</td>
+    </tr>`;
+  return layout(
+    ctx,
+    `Task ${task.name ?? task.uuid}`,
+    'task',
+    html`<table class="detail" data-uuid="${task.uuid}">
+        ${row('UUID', 'uuid', task.uuid)} ${row('Name', 'name', task.name)}
+        <tr>
+          <th>State</th>
+          <td><span data-field="state" class="state state-${task.state}">${task.state}</span></td>
+        </tr>
+        ${row('Worker', 'worker', task.worker)} ${row('Retries', 'retries', task.retries)}
+        ${row('ETA', 'eta', task.eta)} ${row('Expires', 'expires', task.expires)}
+        ${row('Parent', 'parent_id', task.parent_id)} ${row('Root', 'root_id', task.root_id)}
+        ${row('Received', 'received', formatTime(task.received))}
+        ${row('Started', 'started', formatTime(task.started))}
+        ${row('Runtime', 'runtime', formatRuntime(task.runtime))}
+      </table>
+      <h2>Arguments</h2>
+      <h3>args</h3>
+      <pre data-field="args">${task.args ?? '—'}</pre>
+      <h3>kwargs</h3>
+      <pre data-field="kwargs">${task.kwargs ?? '—'}</pre>
+      <h2>Result</h2>
+      <pre data-field="result">${task.result ?? '—'}</pre>
+      ${
+        task.exception
+          ? html`<h2>Exception</h2>
+              <pre data-field="exception">${task.exception}</pre>`
+          : ''
+      }
+      ${
+        task.traceback
+          ? html`<h2>Traceback</h2>
+              <pre data-field="traceback">${task.traceback}</pre>`
+          : ''
+      }
+      <h2>Timeline</h2>
+      <table class="list" id="timeline">
+        <thead>
+          <tr>
+            <th>Event</th>
+            <th>Time (UTC)</th>
+            <th>Worker</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${task.timeline.map(
+            (e) =>
+              html`<tr data-key="${e.type}@${e.timestamp}">
+                <td>${e.type}</td>
+                <td>${formatTime(e.timestamp)}</td>
+                <td>${e.hostname}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+      <h2>Control</h2>
+      <form data-api="${ctx.base}/api/task/revoke/${encodeURIComponent(task.uuid)}" class="control">
+        <label><input type="checkbox" name="terminate" value="true" /> terminate if running</label>
+        <button type="submit">Revoke</button> <output></output>
+      </form>`,
+  );
+}
+
+export function workersPage(
+  ctx: PageContext,
+  workers: WorkerRecord[],
+  inspections: Map<string, WorkerInspection>,
+): Html {
+  return layout(
+    ctx,
+    'Workers',
+    'workers',
+    html`${workerTable(ctx, workers)} ${workers.map((w) => workerDetail(ctx, w, inspections.get(w.hostname)))}`,
+  );
+}
+
+function workerDetail(ctx: PageContext, worker: WorkerRecord, info: WorkerInspection | undefined): Html {
+  const stats = (info?.stats ?? {}) as Record<string, unknown>;
+  const pool = (stats.pool ?? {}) as Record<string, unknown>;
+  const queues = Array.isArray(info?.active_queues) ? (info.active_queues as Array<{ name?: unknown }>) : [];
+  const list = (value: unknown) => (Array.isArray(value) ? value : []);
+  const api = (path: string) => `${ctx.base}/api/worker/${path}/${encodeURIComponent(worker.hostname)}`;
+  return html`<section class="worker" data-hostname="${worker.hostname}">
+    <h2>${worker.hostname}</h2>
+    ${info ? '' : html`<p>No reply to inspect (offline, or a worker without remote control).</p>`}
+    <table class="detail">
+      <tr>
+        <th>Pool</th>
+        <td>${String(pool.implementation ?? '—')}</td>
+      </tr>
+      <tr>
+        <th>Concurrency</th>
+        <td>${String(pool['max-concurrency'] ?? '—')}</td>
+      </tr>
+      <tr>
+        <th>Prefetch count</th>
+        <td>${String(stats.prefetch_count ?? '—')}</td>
+      </tr>
+      <tr>
+        <th>Queues</th>
+        <td>${queues.map((q) => String(q.name)).join(', ') || '—'}</td>
+      </tr>
+      <tr>
+        <th>Registered</th>
+        <td>${list(info?.registered).map(String).join(', ') || '—'}</td>
+      </tr>
+      <tr>
+        <th>Active</th>
+        <td>${list(info?.active).length}</td>
+      </tr>
+      <tr>
+        <th>Reserved</th>
+        <td>${list(info?.reserved).length}</td>
+      </tr>
+      <tr>
+        <th>Scheduled</th>
+        <td>${list(info?.scheduled).length}</td>
+      </tr>
+    </table>
+    <div class="controls">
+      <form data-api="${api('pool/grow')}">
+        <input type="hidden" name="n" value="1" /><button>Pool +1</button> <output></output>
+      </form>
+      <form data-api="${api('pool/shrink')}">
+        <input type="hidden" name="n" value="1" /><button>Pool −1</button> <output></output>
+      </form>
+      <form data-api="${api('queue/add-consumer')}">
+        <input name="queue" placeholder="queue" required /><button>Consume</button> <output></output>
+      </form>
+      <form data-api="${api('queue/cancel-consumer')}">
+        <input name="queue" placeholder="queue" required /><button>Stop consuming</button> <output></output>
+      </form>
+      <form data-api="${api('shutdown')}" data-confirm="Shut down ${worker.hostname}?">
+        <button class="danger">Shut down</button> <output></output>
+      </form>
+    </div>
+  </section>`;
+}
+
+export function workerTable(_ctx: PageContext, workers: WorkerRecord[]): Html {
+  return html`<table class="list" id="workers">
+    <thead>
+      <tr>
+        <th>Worker</th>
+        <th>Status</th>
+        <th>Active</th>
+        <th>Processed</th>
+        <th>Load</th>
+        <th>Software</th>
+        <th>Last heartbeat (UTC)</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${workers.map((w) => {
+        const online = isAlive(w);
+        const expires = heartbeatExpires(w);
+        return html`<tr data-hostname="${w.hostname}" data-expires="${expires ?? ''}">
+          <td>${w.hostname}</td>
+          <td data-field="status" class="${online ? 'online' : 'offline'}">
+            ${online ? 'online' : 'offline'}
+          </td>
+          <td data-field="active">${w.active ?? '—'}</td>
+          <td data-field="processed">${w.processed ?? '—'}</td>
+          <td data-field="loadavg">${w.loadavg?.join(', ') ?? '—'}</td>
+          <td>${[w.sw_ident, w.sw_ver].filter(Boolean).join(' ')}</td>
+          <td data-field="lastHeartbeat">${formatTime(w.lastHeartbeat)}</td>
+        </tr>`;
+      })}
+    </tbody>
+  </table>`;
+}
+
+export function taskTable(
+  ctx: PageContext,
+  tasks: TaskRecord[],
+  options: { live?: boolean; rows?: number } = {},
+): Html {
+  return html`<table
+    class="list"
+    id="tasks"
+    data-live="${options.live ? 'true' : 'false'}"
+    data-rows="${options.rows ?? 100}"
+  >
+    <thead>
+      <tr>
+        <th>Name</th>
+        <th>UUID</th>
+        <th>State</th>
+        <th>args</th>
+        <th>kwargs</th>
+        <th>Result</th>
+        <th>Received (UTC)</th>
+        <th>Runtime</th>
+        <th>Worker</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${tasks.map(
+        (t) =>
+          html`<tr data-uuid="${t.uuid}">
+            <td data-field="name">${t.name ?? '—'}</td>
+            <td><a href="${ctx.base}/task/${encodeURIComponent(t.uuid)}">${t.uuid}</a></td>
+            <td><span data-field="state" class="state state-${t.state}">${t.state}</span></td>
+            <td data-field="args">${clip(t.args)}</td>
+            <td data-field="kwargs">${clip(t.kwargs)}</td>
+            <td data-field="result">${clip(t.result ?? t.exception)}</td>
+            <td data-field="received">${formatTime(t.received)}</td>
+            <td data-field="runtime">${formatRuntime(t.runtime)}</td>
+            <td data-field="worker">${t.worker ?? '—'}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+function* take<T>(items: Iterable<T>, n: number): Iterable<T> {
+  if (n <= 0) return;
+  for (const item of items) {
+    yield item;
+    if (--n <= 0) return;
+  }
+}
