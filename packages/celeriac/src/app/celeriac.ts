@@ -11,7 +11,8 @@ import { silentLogger, type Logger } from '../util/logger.ts';
 import { resolveConfig, type CeleriacOptions, type ResolvedConfig } from './config.ts';
 import { Control } from './control.ts';
 import { buildTaskMessage } from './message-builder.ts';
-import { compileRoutes, resolveRoute } from './router.ts';
+import { compileRoutes, QueueRegistry, resolveRoute } from './router.ts';
+import { registerCanvasBuiltins } from '../canvas/map.ts';
 
 /**
  * A Celeriac application: the registry of tasks plus the connections to the broker and the
@@ -36,6 +37,7 @@ export class Celeriac {
   private resolved: ResolvedConfig;
   private options: CeleriacOptions;
   private routers;
+  private queueRegistry: QueueRegistry;
   private transportPromise: Promise<Transport> | undefined;
   private backendPromise: Promise<ResultBackend | undefined> | undefined;
   private readonly declaredQueues = new Map<string, Promise<void>>();
@@ -45,6 +47,9 @@ export class Celeriac {
     this.resolved = resolveConfig(options);
     this.logger = options.logger ?? silentLogger;
     this.routers = compileRoutes(this.resolved.taskRoutes);
+    this.queueRegistry = new QueueRegistry(this.resolved.queues, this.resolved.taskQueueMaxPriority);
+    // celery.map / celery.starmap / celery.chunks, so this app's worker runs them as Python's does.
+    registerCanvasBuiltins(this);
   }
 
   /**
@@ -67,6 +72,7 @@ export class Celeriac {
     this.options = options;
     if (overrides.logger) this.logger = overrides.logger;
     this.routers = compileRoutes(this.resolved.taskRoutes);
+    this.queueRegistry = new QueueRegistry(this.resolved.queues, this.resolved.taskQueueMaxPriority);
     return this;
   }
 
@@ -119,6 +125,7 @@ export class Celeriac {
         priority: options.priority ?? taskOptions?.priority,
       },
       this.conf.defaultQueue,
+      this.queueRegistry,
     );
     const { id, message } = buildTaskMessage({
       name,
@@ -139,6 +146,11 @@ export class Celeriac {
     }
     await transport.publish(message, route);
     return new AsyncResult<R>(id, this);
+  }
+
+  /** How a queue is declared: from the `queues` option, else Celery's default direct queue. */
+  queueSpec(name: string): import('../transports/transport.ts').QueueSpec {
+    return this.queueRegistry.get(name);
   }
 
   /** A handle on any task's result by id. */

@@ -3,7 +3,12 @@ import type { ExchangeSpec } from '../transports/transport.ts';
 import type { Celeriac } from './celeriac.ts';
 
 /** The remote-control request exchange (kombu/pidbox.py, §7.1). */
-export const PIDBOX_EXCHANGE: ExchangeSpec = { name: 'celery.pidbox', type: 'fanout', durable: false, autoDelete: false };
+export const PIDBOX_EXCHANGE: ExchangeSpec = {
+  name: 'celery.pidbox',
+  type: 'fanout',
+  durable: false,
+  autoDelete: false,
+};
 
 export interface BroadcastOptions {
   /** Node names to address; every node when absent. */
@@ -19,7 +24,11 @@ export class Control {
   constructor(private readonly app: Celeriac) {}
 
   /** Broadcasts a command without waiting for replies (a cast). */
-  async broadcast(method: string, args: Record<string, unknown> = {}, options: BroadcastOptions = {}): Promise<void> {
+  async broadcast(
+    method: string,
+    args: Record<string, unknown> = {},
+    options: BroadcastOptions = {},
+  ): Promise<void> {
     const transport = await this.app.connection();
     await transport.declareExchange(PIDBOX_EXCHANGE);
     const body = {

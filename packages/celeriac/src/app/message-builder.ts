@@ -23,9 +23,19 @@ export function buildTaskMessage(call: TaskCall): { id: string; message: RawMess
   const { options, taskOptions } = call;
   const now = call.now ?? Date.now();
   const id = options.taskId ?? uuid();
-  const eta = options.eta !== undefined ? toIso(options.eta) : options.countdown !== undefined ? isoAt(now + options.countdown * 1000) : null;
+  const eta =
+    options.eta !== undefined
+      ? toIso(options.eta)
+      : options.countdown !== undefined
+        ? isoAt(now + options.countdown * 1000)
+        : null;
   const expiresOption = options.expires ?? taskOptions?.expires;
-  const expires = expiresOption === undefined ? null : typeof expiresOption === 'number' ? isoAt(now + expiresOption * 1000) : toIso(expiresOption);
+  const expires =
+    expiresOption === undefined
+      ? null
+      : typeof expiresOption === 'number'
+        ? isoAt(now + expiresOption * 1000)
+        : toIso(expiresOption);
   const headers: TaskHeaders = {
     ...options.headers,
     lang: 'py',
@@ -37,7 +47,10 @@ export function buildTaskMessage(call: TaskCall): { id: string; message: RawMess
     group: options.groupId ?? null,
     group_index: options.groupIndex ?? null,
     retries: options.retries ?? 0,
-    timelimit: [options.timeLimit ?? taskOptions?.timeLimit ?? null, options.softTimeLimit ?? taskOptions?.softTimeLimit ?? null],
+    timelimit: [
+      options.timeLimit ?? taskOptions?.timeLimit ?? null,
+      options.softTimeLimit ?? taskOptions?.softTimeLimit ?? null,
+    ],
     root_id: options.rootId ?? id,
     parent_id: options.parentId ?? null,
     argsrepr: argsRepr(call.args),

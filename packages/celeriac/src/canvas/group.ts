@@ -2,38 +2,76 @@ import type { Celeriac } from '../app/celeriac.ts';
 import type { AsyncResult, GetOptions } from '../result/async-result.ts';
 import type { ApplyOptions } from '../task/options.ts';
 import { uuid } from '../util/ids.ts';
-import { appOf } from './chain.ts';
-import { optionsFromWire, type Signature } from './signature.ts';
+import { appOf, toStep, type Step } from './chain.ts';
+import { applySignature, groupSignature } from './nested.ts';
+import type { Signature } from './signature.ts';
+
+/** Members published at once; their confirms are pipelined, and memory stays bounded for huge groups. */
+export const PUBLISH_BATCH = 1000;
+
+/**
+ * Publishes signatures in batches of `PUBLISH_BATCH` concurrent sends (the transport pipelines
+ * them and their publisher confirms), returning the results in member order.
+ */
+export async function publishMembers<R>(
+  app: Celeriac,
+  members: readonly Signature<R>[],
+  args: readonly unknown[],
+  optionsFor: (member: Signature<R>, index: number) => ApplyOptions,
+): Promise<AsyncResult<R>[]> {
+  const results: AsyncResult<R>[] = [];
+  for (let start = 0; start < members.length; start += PUBLISH_BATCH) {
+    const batch = members.slice(start, start + PUBLISH_BATCH);
+    results.push(
+      ...(await Promise.all(
+        batch.map(
+          (member, i) =>
+            applySignature(member, args, optionsFor(member, start + i), app) as Promise<AsyncResult<R>>,
+        ),
+      )),
+    );
+  }
+  return results;
+}
 
 /**
  * `group(add.s(1, 1), add.s(2, 2))`: every member published on its own with header `group=<id>` and
- * the same root id (§8.4). Members are published concurrently: a group of 10,000 does not wait for
+ * the same root id (§8.4). Members go out in concurrent batches: a group of 10,000 does not wait for
  * 10,000 confirm round trips one after the other.
  */
 export class Group<R = unknown> {
   constructor(readonly members: readonly Signature<R>[]) {}
 
-  async applyAsync(args: readonly unknown[] = [], options: ApplyOptions = {}, app?: Celeriac): Promise<GroupResult<R>> {
+  async applyAsync(
+    args: readonly unknown[] = [],
+    options: ApplyOptions = {},
+    app?: Celeriac,
+  ): Promise<GroupResult<R>> {
     const groupId = options.groupId ?? uuid();
     if (this.members.length === 0) throw new TypeError('group() needs at least one signature');
     const owner = app ?? appOf(this.members[0]!);
     const rootId = options.rootId;
-    const results = await Promise.all(
-      this.members.map((member) =>
-        member.applyAsync(args, { ...optionsFromWire(member.options), ...options, groupId, ...(rootId ? { rootId } : {}) }, owner),
-      ),
-    );
+    const results = await publishMembers(owner, this.members, args, () => ({
+      ...options,
+      groupId,
+      ...(rootId ? { rootId } : {}),
+    }));
     return new GroupResult<R>(groupId, results);
   }
 
   delay(...args: unknown[]): Promise<GroupResult<R>> {
     return this.applyAsync(args);
   }
+
+  /** The group as a signature (`celery.group`), to nest it in a chain or a chord body. */
+  toSignature(): Signature {
+    return groupSignature(this.members);
+  }
 }
 
-export function group<R = unknown>(...members: Signature<R>[] | [Signature<R>[]]): Group<R> {
-  const list = members.length === 1 && Array.isArray(members[0]) ? members[0] : (members as Signature<R>[]);
-  return new Group<R>(list);
+export function group<R = unknown>(...members: Step[] | [Step[]]): Group<R> {
+  const list = members.length === 1 && Array.isArray(members[0]) ? members[0] : (members as Step[]);
+  return new Group<R>(list.map(toStep) as Signature<R>[]);
 }
 
 /** The results of a group, in the order of its members (celery/result.py `GroupResult`). */

@@ -32,13 +32,39 @@ export class Signature<R = unknown> {
 
   /** A copy with extra options (`queue`, `countdown`, `task_id`, ...; wire names). */
   set(options: Record<string, unknown>): Signature<R> {
-    return new Signature<R>(this.task, this.args, this.kwargs, { ...this.options, ...options }, this.immutable, this.subtaskType, this.app);
+    return new Signature<R>(
+      this.task,
+      this.args,
+      this.kwargs,
+      { ...this.options, ...options },
+      this.immutable,
+      this.subtaskType,
+      this.app,
+    );
+  }
+
+  /** A copy that also sends `callback` with this task's result on success (Celery's `sig.link`, §8.2). */
+  link(callback: Signature | SignatureDict): Signature<R> {
+    return this.set({ link: [...asList(this.options.link), toSignatureDict(callback)] });
+  }
+
+  /** A copy that also sends `errback` with `[task_id]` on failure (Celery's `sig.link_error`). */
+  onError(errback: Signature | SignatureDict): Signature<R> {
+    return this.set({ link_error: [...asList(this.options.link_error), toSignatureDict(errback)] });
   }
 
   /** A copy with more positional args in front of these (how a chain passes a result on). */
   clone(extraArgs: readonly unknown[] = []): Signature<R> {
     const args = this.immutable ? this.args : [...extraArgs, ...this.args];
-    return new Signature<R>(this.task, args, this.kwargs, this.options, this.immutable, this.subtaskType, this.app);
+    return new Signature<R>(
+      this.task,
+      args,
+      this.kwargs,
+      this.options,
+      this.immutable,
+      this.subtaskType,
+      this.app,
+    );
   }
 
   toDict(): SignatureDict {
@@ -57,17 +83,29 @@ export class Signature<R = unknown> {
   }
 
   /** Sends the call; `app` is needed when the signature was made without one (e.g. from a dict). */
-  applyAsync(extraArgs: readonly unknown[] = [], options: ApplyOptions = {}, app = this.app): Promise<AsyncResult<R>> {
+  applyAsync(
+    extraArgs: readonly unknown[] = [],
+    options: ApplyOptions = {},
+    app = this.app,
+  ): Promise<AsyncResult<R>> {
     if (!app) throw new TypeError(`signature ${this.task} has no app: pass one to applyAsync`);
     const sig = this.clone(extraArgs);
-    return app.sendTask(sig.task, [...sig.args], { ...sig.kwargs }, { ...optionsFromWire(sig.options), ...options }) as Promise<
-      AsyncResult<R>
-    >;
+    return app.sendTask(
+      sig.task,
+      [...sig.args],
+      { ...sig.kwargs },
+      { ...optionsFromWire(sig.options), ...options },
+    ) as Promise<AsyncResult<R>>;
   }
 
   delay(...args: unknown[]): Promise<AsyncResult<R>> {
     return this.applyAsync(args);
   }
+}
+
+function asList(value: unknown): SignatureDict[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]) as SignatureDict[];
 }
 
 export function toSignatureDict(sig: SignatureLike): SignatureDict {
@@ -93,6 +131,8 @@ export function optionsFromWire(options: Readonly<Record<string, unknown>>): App
   if (o.link !== undefined) out.link = o.link;
   if (o.link_error !== undefined) out.linkError = o.link_error;
   if (o.chord !== undefined) out.chord = o.chord;
+  // A chord body carries the rest of its chain here (celery/canvas.py `chord.run` updates body.options).
+  if (o.chain !== undefined) out.chain = o.chain;
   if (o.reply_to !== undefined) out.replyTo = o.reply_to;
   if (o.headers !== undefined) out.headers = o.headers;
   if (o.shadow !== undefined) out.shadow = o.shadow;

@@ -102,7 +102,7 @@ describe('worker: callbacks and chains', () => {
     expect(got[0]).toEqual([r.id, 'extra']);
   });
 
-  it('logs a TODO for chord parts instead of crashing', async () => {
+  it('says plainly that a chord part cannot be counted on a backend without chord counters, without crashing', async () => {
     const app = memoryApp();
     const { logger, lines } = captureLogger();
     app.logger = logger;
@@ -115,7 +115,7 @@ describe('worker: callbacks and chains', () => {
       { groupId: 'g1', groupIndex: 0, chord: new Signature(body.name) },
     );
     expect(await r.get({ timeout: 2000 })).toBe(1);
-    expect(lines.some((l) => l.level === 40 && /TODO.*chord/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => l.level === 50 && /cannot count chord parts/.test(l.msg))).toBe(true);
   });
 });
 

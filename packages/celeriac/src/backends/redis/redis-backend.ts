@@ -14,6 +14,7 @@ import {
 } from './redis-backend-config.ts';
 import { STORE_RESULT_LUA, TASK_META_PREFIX, taskMetaKey } from './redis-store-script.ts';
 import { RedisSubscriptions } from './redis-subscriptions.ts';
+import { RedisChordCounter } from './redis-chord.ts';
 
 /** The custom command `defineCommand` adds (see redis-store-script.ts for its inputs and output). */
 interface StoreCommand {
@@ -44,6 +45,11 @@ export class RedisBackend implements ResultBackend {
   private subscriber: Redis | undefined;
   private subscriptions: RedisSubscriptions | undefined;
   private closed = false;
+  /** Chord counters (`.j`/`.t`/`.s`, §4.2); see redis-chord.ts and chord-backend.ts. */
+  readonly chords = new RedisChordCounter(
+    () => this.commands(),
+    () => this.config.resultExpiresMs,
+  );
 
   constructor(url: string, options: RedisBackendOptions) {
     this.config = resolveRedisBackendConfig(url, options);

@@ -11,6 +11,7 @@ import { djangoResultTable } from './django-result-table.ts';
 import { openSqlConnection, type SqlConnection } from './sql-connection.ts';
 import { NOTIFY_CHANNEL, PgListener } from './sql-listener.ts';
 import { RESULT_TABLE } from './sql-schema.ts';
+import { CELERIAC_CHORD_TABLE, DJANGO_CHORD_TABLE, SqlChordCounter } from './sql-chord.ts';
 import { naiveIso, parseJsonColumn, type ResultTableAdapter, type SqlResultDatabase } from './sql-tables.ts';
 
 /** One row of `list()`: the stored meta plus when the row was first and last written. */
@@ -51,6 +52,15 @@ export class SqlBackend implements ResultBackend {
   private pollTimer: NodeJS.Timeout | undefined;
   private pollDelay = POLL_MIN_MS;
   private retentionTimer: NodeJS.Timeout | undefined;
+  /** Chord counters in SQL (django's ChordCounter layout); see sql-chord.ts and chord-backend.ts. */
+  readonly chords = new SqlChordCounter(
+    () => ({
+      db: this.db as unknown as Kysely<never>,
+      dialect: this.connection!.dialect,
+      table: this.table === celeriacResultTable ? CELERIAC_CHORD_TABLE : DJANGO_CHORD_TABLE,
+    }),
+    (taskId) => this.get(taskId),
+  );
 
   constructor(
     private readonly url: string,
