@@ -138,7 +138,22 @@ await describeWith(['rabbitmq'], 'routing on RabbitMQ', () => {
       ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } }),
     ).resolves.toMatchObject({ messageCount: 1 });
     await ch.close();
-    // Not covered: consuming it with a Celeriac worker. The AMQP consumer sets global QoS (as Celery 5.2
-    // does), which RabbitMQ 3.x refuses on quorum queues (NOT_IMPLEMENTED, the connection closes).
+    // A Celeriac worker consumes it: quorum queues refuse Celery's global QoS, so the consumer uses
+    // per-consumer QoS there (RabbitMQ would otherwise close the connection with NOT_IMPLEMENTED).
+    const workerApp = new Celeriac({
+      broker: AMQP,
+      backend: `memory://${queue}`,
+      queues: [{ name: queue, queueType: 'quorum' }],
+    });
+    const seen: string[] = [];
+    workerApp.task('r.q', (word: string) => void seen.push(word));
+    const worker = new Worker(workerApp, { queues: [queue], concurrency: 2 });
+    await worker.start();
+    try {
+      await waitFor(() => seen.length === 1, 10_000, 'the quorum queue task to run');
+      expect(seen).toEqual(['x']);
+    } finally {
+      await worker.stop();
+    }
   });
 });

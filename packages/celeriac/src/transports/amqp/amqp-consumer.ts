@@ -26,6 +26,8 @@ export class AmqpConsumer implements Consumer {
     private readonly onDelivery: DeliveryHandler,
     private readonly config: AmqpTransportConfig,
     private readonly onCancelled: (consumer: AmqpConsumer) => void,
+    /** Celery's global QoS, except on quorum queues, which refuse it. */
+    private readonly globalQos = true,
   ) {
     this.prefetch = options.prefetch;
   }
@@ -49,7 +51,7 @@ export class AmqpConsumer implements Consumer {
   async setPrefetch(count: number): Promise<void> {
     this.prefetch = count;
     const session = this.session;
-    if (session?.alive && !this.options.noAck) await session.channel.prefetch(count, true);
+    if (session?.alive && !this.options.noAck) await session.channel.prefetch(count, this.globalQos);
   }
 
   /** Stops new deliveries; the channel stays open until deliveries already handed out are settled. */
@@ -82,7 +84,7 @@ export class AmqpConsumer implements Consumer {
     channel.on('error', (error: Error) => (session.error = error));
     channel.on('close', () => this.onChannelClosed(session));
     try {
-      if (!this.options.noAck) await channel.prefetch(this.prefetch, true);
+      if (!this.options.noAck) await channel.prefetch(this.prefetch, this.globalQos);
       for (const queue of this.queues) {
         const { consumerTag } = await channel.consume(
           queue,

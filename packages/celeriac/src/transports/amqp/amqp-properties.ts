@@ -106,7 +106,12 @@ function toFieldValue(value: unknown, path: string): unknown {
     case 'number':
       // RabbitMQ (Erlang) has no NaN or Infinity: a double holding one kills the connection with 541
       // INTERNAL_ERROR. JSON writes them as null, and so do we.
-      return Number.isFinite(value) ? value : null;
+      if (!Number.isFinite(value)) return null;
+      // amqplib writes 128..32767 as the 's' (int16) tag, which py-amqp reads as a short string
+      // (UnicodeDecodeError in Celery, e.g. a pidbox reply's `clock`): send those as 'I' (int32).
+      if (Number.isInteger(value) && (value >= 128 || value < -128) && value >= -0x8000 && value < 0x8000)
+        return { '!': 'int', value };
+      return value;
     case 'bigint':
       return { '!': 'long', value };
     case 'object': {

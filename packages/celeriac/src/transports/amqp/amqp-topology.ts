@@ -29,6 +29,11 @@ export class AmqpTopology {
     this.queues.set(spec.name, { ...spec, bindings });
   }
 
+  /** Quorum queues refuse global QoS (RabbitMQ 3.10 closes the connection), so consumers of one use per-consumer QoS. */
+  isQuorum(name: string): boolean {
+    return this.queues.get(name)?.arguments?.['x-queue-type'] === 'quorum';
+  }
+
   forgetQueue(name: string): void {
     this.queues.delete(name);
   }

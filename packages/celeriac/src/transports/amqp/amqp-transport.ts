@@ -115,8 +115,15 @@ export class AmqpTransport implements Transport {
   ): Promise<Consumer> {
     this.assertOpen();
     const model = await this.connection.waitForConnection(this.config.publishTimeoutMs);
-    const consumer = new AmqpConsumer(this.connection, queues, options, onDelivery, this.config, (c) =>
-      this.consumers.delete(c),
+    const globalQos = !queues.some((queue) => this.topology.isQuorum(queue));
+    const consumer = new AmqpConsumer(
+      this.connection,
+      queues,
+      options,
+      onDelivery,
+      this.config,
+      (c) => this.consumers.delete(c),
+      globalQos,
     );
     try {
       await consumer.start(model);
