@@ -14,7 +14,10 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.name='eval']", message: 'No eval: message content is never code.' },
+        {
+          selector: "CallExpression[callee.name='eval']",
+          message: 'No eval: message content is never code.',
+        },
       ],
     },
   },

@@ -7,13 +7,14 @@ import { COMMANDS } from './commands.ts';
 import { ControlPanel, NO_REPLY, type ControlContext } from './control-panel.ts';
 import { CONTROL_HANDLERS } from './handlers/control-handlers.ts';
 import { INSPECT_HANDLERS } from './handlers/inspect-handlers.ts';
+import { RUNTIME_HANDLERS } from './handlers/runtime-handlers.ts';
 import { LamportClock } from './lamport-clock.ts';
 import { matchNode } from './matcher.ts';
 import { nodeQueue, PIDBOX_EXCHANGE, REPLY_EXCHANGE, type PidboxRequest } from './pidbox.ts';
 
 /** A panel with every built-in command; each mailbox gets its own copy to extend. */
 export function defaultControlPanel(): ControlPanel {
-  return new ControlPanel([...INSPECT_HANDLERS, ...CONTROL_HANDLERS]);
+  return new ControlPanel([...INSPECT_HANDLERS, ...CONTROL_HANDLERS, ...RUNTIME_HANDLERS]);
 }
 
 export interface MailboxOptions {

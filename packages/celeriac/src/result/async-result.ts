@@ -68,7 +68,11 @@ export class AsyncResult<R = unknown> {
 function toTaskError(meta: ResultMeta): TaskError {
   const info = isExceptionInfo(meta.result)
     ? meta.result
-    : { exc_type: meta.status === 'REVOKED' ? 'TaskRevokedError' : 'Exception', exc_message: [String(meta.result)], exc_module: 'celery.exceptions' };
+    : {
+        exc_type: meta.status === 'REVOKED' ? 'TaskRevokedError' : 'Exception',
+        exc_message: [String(meta.result)],
+        exc_module: 'celery.exceptions',
+      };
   const message = Array.isArray(info.exc_message) ? info.exc_message : [info.exc_message];
   return new TaskError(meta.task_id, info.exc_type, info.exc_module, message, meta.traceback);
 }

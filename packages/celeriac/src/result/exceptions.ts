@@ -9,7 +9,11 @@ export function toExceptionInfo(thrown: unknown): ExceptionInfo {
     const pythonName = (thrown as { excType?: unknown }).excType;
     const module = (thrown as { excModule?: unknown }).excModule;
     if (typeof pythonName === 'string') {
-      return { exc_type: pythonName, exc_message: [thrown.message], exc_module: String(module ?? 'builtins') };
+      return {
+        exc_type: pythonName,
+        exc_message: [thrown.message],
+        exc_module: String(module ?? 'builtins'),
+      };
     }
     const builtin = JS_TO_PYTHON[thrown.name];
     if (builtin) return { exc_type: builtin, exc_message: [thrown.message], exc_module: 'builtins' };

@@ -44,5 +44,12 @@ export function utcNowIso(now = Date.now()): string {
 
 /** What a backend answers for an id it has nothing stored for. */
 export function pendingMeta(taskId: string): ResultMeta {
-  return { task_id: taskId, status: States.PENDING, result: null, traceback: null, children: [], date_done: null };
+  return {
+    task_id: taskId,
+    status: States.PENDING,
+    result: null,
+    traceback: null,
+    children: [],
+    date_done: null,
+  };
 }

@@ -4,11 +4,15 @@
  */
 export function parseDuration(value: number | string, what = 'duration'): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`${what} must be a non-negative number of ms`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new RangeError(`${what} must be a non-negative number of ms`);
     return value;
   }
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
-  if (!match) throw new RangeError(`${what} ${JSON.stringify(value)} is not a duration like '500ms', '5s', '2m', '1h' or '1d'`);
+  if (!match)
+    throw new RangeError(
+      `${what} ${JSON.stringify(value)} is not a duration like '500ms', '5s', '2m', '1h' or '1d'`,
+    );
   const amount = Number(match[1]);
   const unit = match[2] ?? 's';
   return amount * UNIT_MS[unit]!;

@@ -11,7 +11,10 @@ export function anonNodename(): string {
 /** A worker's node name; `%h` is the host name and `%n` the part before the first dot, as in Celery. */
 export function workerNodename(template = 'celery@%h'): string {
   const host = hostname();
-  const name = template.replace(/%h/g, host).replace(/%n/g, host.split('.')[0] ?? host).replace(/%i/g, String(process.pid));
+  const name = template
+    .replace(/%h/g, host)
+    .replace(/%n/g, host.split('.')[0] ?? host)
+    .replace(/%i/g, String(process.pid));
   return name.includes('@') ? name : `${name}@${host}`;
 }
 

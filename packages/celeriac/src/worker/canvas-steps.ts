@@ -1,5 +1,7 @@
 import type { Celeriac } from '../app/celeriac.ts';
-import { optionsFromWire } from '../canvas/signature.ts';
+import { countChordPart } from '../canvas/chord-completion.ts';
+import { applySignature } from '../canvas/nested.ts';
+import { optionsFromWire, Signature } from '../canvas/signature.ts';
 import type { SignatureDict } from '../protocol/types.ts';
 import type { ExceptionInfo } from '../result/meta.ts';
 import { States } from '../result/states.ts';
@@ -12,7 +14,7 @@ import type { ResultStore } from './result-store.ts';
 /**
  * What runs after a task (§8.2, §8.3; celery/app/trace.py and celery/backends/base.py
  * `mark_as_failure`, `_call_task_errbacks`): link callbacks and the next chain step on success,
- * errbacks and the remaining chain steps' FAILURE on failure. Chords are a later issue.
+ * errbacks and the remaining chain steps' FAILURE on failure. Chord parts are counted in result-store.ts.
  */
 export class CanvasSteps {
   constructor(
@@ -26,7 +28,7 @@ export class CanvasSteps {
    * Called before the task's own result is stored, so `children` is filled in.
    */
   async afterSuccess(request: Request, retval: unknown): Promise<void> {
-    const { callbacks, chain, chord } = request.message.embed;
+    const { callbacks, chain } = request.message.embed;
     const sends: Promise<void>[] = [];
     if (callbacks) for (const sig of callbacks) sends.push(this.apply(request, sig, [retval], {}));
     if (chain && chain.length > 0) {
@@ -34,7 +36,11 @@ export class CanvasSteps {
       const rest = chain.slice(0, -1);
       sends.push(this.apply(request, next, [retval], rest.length > 0 ? { chain: rest } : {}));
     }
-    if (chord) this.chordTodo(request);
+    // A chord header task's part is counted by ResultStore once its result is stored; one whose
+    // result is not stored is counted here (Celery's `mark_as_done` counts it either way).
+    if (request.message.embed.chord && this.ignoresResult(request)) {
+      sends.push(this.countPart(request, States.SUCCESS, retval));
+    }
     await Promise.all(sends);
   }
 
@@ -48,8 +54,7 @@ export class CanvasSteps {
     traceback: string,
     store: ResultStore | undefined,
   ): Promise<void> {
-    const { errbacks, chain, chord } = request.message.embed;
-    if (chord) this.chordTodo(request);
+    const { errbacks, chain } = request.message.embed;
     if (store && chain) {
       for (const step of chain) {
         const taskId = step.options?.task_id;
@@ -58,6 +63,7 @@ export class CanvasSteps {
         await store.store(request, States.FAILURE, info, traceback, { taskId, groupId });
       }
     }
+    if (!store && request.message.embed.chord) await this.countPart(request, States.FAILURE, info);
     if (errbacks) await Promise.all(errbacks.map((sig) => this.apply(request, sig, [request.id], {})));
   }
 
@@ -91,12 +97,26 @@ export class CanvasSteps {
         (request.children ??= []).push([[groupId, null], ids.map((id) => [[id, null], null])]);
         return;
       }
+      case 'chord': {
+        // A chord as a chain step or callback: the value goes to every header task, the rest of the chain to its body.
+        const result = await applySignature(Signature.fromDict(sig, this.app), extraArgs, lineage, this.app);
+        request.addChild(result.id);
+        return;
+      }
       default:
         this.logger.warn(
           { taskId: request.id, callback: sig.task },
-          `TODO: ${sig.subtask_type} signatures as callbacks are not supported yet (chords are a later issue); ${sig.task} was not sent`,
+          `unknown subtask_type ${JSON.stringify(sig.subtask_type)}: ${sig.task} was not sent`,
         );
     }
+  }
+
+  private ignoresResult(request: Request): boolean {
+    return request.headers.ignore_result || (request.task.options.ignoreResult ?? this.app.conf.ignoreResult);
+  }
+
+  private async countPart(request: Request, state: string, result: unknown): Promise<void> {
+    await countChordPart(this.app, await this.app.backend(), request, state, result, this.logger);
   }
 
   private async send(sig: SignatureDict, extraArgs: unknown[], options: ApplyOptions): Promise<string> {
@@ -106,13 +126,6 @@ export class CanvasSteps {
       ...options,
     });
     return result.id;
-  }
-
-  private chordTodo(request: Request): void {
-    this.logger.warn(
-      { taskId: request.id },
-      `TODO: task ${request.name}[${request.id}] is part of a chord; chord bodies are not run yet (a later issue)`,
-    );
   }
 }
 

@@ -44,3 +44,36 @@ export interface RequestInfo {
   delivery_info: { exchange: string; routing_key: string; priority: number | null; redelivered: boolean };
   worker_pid: number | null;
 }
+
+/**
+ * What the run-time control commands (`rate_limit`, `time_limit`, `pool_grow`, ...) need beyond
+ * WorkerIntrospection. The Worker implements it; a worker that does not answers `{error}`.
+ */
+export interface WorkerRuntimeControl {
+  /** Throws RateLimitError for a string that does not parse, UnknownTaskError for an unknown task. */
+  setRateLimit(taskName: string, limit: unknown): void;
+  /** Seconds, null for none; throws UnknownTaskError, RangeError. */
+  setTimeLimits(taskName: string, limits: { soft: number | null; hard: number | null }): void;
+}
+
+export function hasRuntimeControl(
+  worker: WorkerIntrospection,
+): worker is WorkerIntrospection & WorkerRuntimeControl {
+  return typeof (worker as Partial<WorkerRuntimeControl>).setRateLimit === 'function';
+}
+
+/** pool_grow/pool_shrink and add_consumer/cancel_consumer (the Worker implements them). */
+export interface WorkerPoolControl {
+  /** Returns the new concurrency; throws PoolResizeError. */
+  resizePool(delta: number): number;
+  addConsumer(spec: QueueSpec): Promise<boolean>;
+  cancelConsumer(queue: string): Promise<boolean>;
+  /** Present when the worker runs with `autoscale`. */
+  readonly autoscaler?: { max: number; min: number; update(max: number, min: number): void };
+}
+
+export function hasPoolControl(
+  worker: WorkerIntrospection,
+): worker is WorkerIntrospection & WorkerPoolControl {
+  return typeof (worker as Partial<WorkerPoolControl>).resizePool === 'function';
+}

@@ -11,12 +11,20 @@ export interface Pool {
   readonly name: string;
   /** Tasks run at once. */
   readonly concurrency: number;
+  /** Changes `concurrency` at run time (pool_grow/pool_shrink); false when this pool cannot. */
+  resize(concurrency: number): boolean;
   start(): Promise<void>;
   /**
    * Calls the task function with `args` (and `ctx` first for bound tasks). May return the value
    * synchronously (the async pool, for plain functions) or a promise; may throw.
    */
   call(request: Request, ctx: RequestContext | undefined, args: unknown[]): unknown;
+  /**
+   * Ends the code running `request` at once (hard time limit, revoke with terminate); the
+   * thread or process is replaced. Returns false when the pool cannot (the async pool: code on
+   * the event loop cannot be stopped from outside).
+   */
+  terminate(request: Request): boolean;
   /** Frees the pool's resources; the worker has already aborted what was running. */
   close(): Promise<void>;
 }
@@ -25,7 +33,7 @@ export interface Pool {
 export class AsyncPool implements Pool {
   readonly name = 'async';
 
-  constructor(readonly concurrency: number) {
+  constructor(public concurrency: number) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
     }
@@ -38,6 +46,16 @@ export class AsyncPool implements Pool {
     return ctx
       ? (fn as BoundTaskFunction<unknown[], unknown>)(ctx, ...args)
       : (fn as TaskFunction<unknown[], unknown>)(...args);
+  }
+
+  resize(concurrency: number): boolean {
+    this.concurrency = concurrency;
+    return true;
+  }
+
+  /** JavaScript on the event loop cannot be ended from outside; the worker stops waiting instead. */
+  terminate(): boolean {
+    return false;
   }
 
   async close(): Promise<void> {}

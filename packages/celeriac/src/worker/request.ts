@@ -26,6 +26,14 @@ export class Request {
   settled = false;
   /** Given back at shutdown while still running: its outcome is not stored or acked. */
   abandoned = false;
+  /**
+   * Settled by the worker while its code may still run (hard time limit or terminate in the
+   * async pool): whatever the code returns or throws later is dropped.
+   */
+  detached = false;
+  /** Soft and hard time-limit timers while it runs. */
+  softTimer: NodeJS.Timeout | undefined;
+  hardTimer: NodeJS.Timeout | undefined;
   /** Tasks this one sent (callbacks, chain step), as result tuples for `children`. */
   children: unknown[] | undefined;
   private controller: AbortController | undefined;

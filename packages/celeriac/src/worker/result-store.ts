@@ -5,6 +5,7 @@ import { utcNowIso } from '../result/meta.ts';
 import { isReady, States, type TaskState } from '../result/states.ts';
 import type { Logger } from '../util/logger.ts';
 import type { Request } from './request.ts';
+import { countChordPart } from '../canvas/chord-completion.ts';
 
 export interface ResultStoreOptions {
   hostname: string;
@@ -60,6 +61,7 @@ export class ResultStore {
     for (let attempt = 1; ; attempt++) {
       try {
         await backend.store(meta, context);
+        if (!other && request.message.embed.chord && isReady(status)) await this.chordPart(request, meta);
         return true;
       } catch (error) {
         if (isEncodeError(error)) return this.storeEncodeFailure(backend, meta, context, error);
@@ -111,6 +113,22 @@ export class ResultStore {
     }
     meta.task_id = other ? other.taskId : request.id;
     return meta;
+  }
+
+  /**
+   * A chord header task reached a final state: count it, and send the body if it was the last
+   * (celery/backends/base.py `mark_as_done`/`mark_as_failure` call `on_chord_part_return` after
+   * storing). A counting error is logged, not thrown: the task's own result is already stored.
+   */
+  private chordPart(request: Request, meta: ResultMeta): Promise<void> {
+    return countChordPart(
+      request.task.app,
+      this.backend,
+      request,
+      meta.status,
+      meta.result,
+      this.options.logger,
+    );
   }
 
   private async storeEncodeFailure(

@@ -30,6 +30,32 @@ export class RevokedSet {
     return false;
   }
 
+  /** Adds `id` with its own expiry time (restored from a statedb or a peer), unless already past. */
+  restore(id: string, expiresAt: number, now = Date.now()): void {
+    if (!(expiresAt > now)) return;
+    const current = this.ids.get(id);
+    if (current !== undefined && current >= expiresAt) return;
+    this.ids.delete(id);
+    this.ids.set(id, Math.min(expiresAt, now + this.ttlMs));
+    this.purge(now);
+  }
+
+  /** `[id, expiresAt]` pairs, oldest first, without expired ones. */
+  entries(): Array<[string, number]> {
+    this.purge(Date.now());
+    return [...this.ids];
+  }
+
+  /** When `id` was revoked (epoch ms), as Celery's LimitedSet `_data` holds it; undefined if absent. */
+  revokedAt(id: string): number | undefined {
+    const expiresAt = this.ids.get(id);
+    return expiresAt === undefined ? undefined : expiresAt - this.ttlMs;
+  }
+
+  get ttl(): number {
+    return this.ttlMs;
+  }
+
   list(): string[] {
     this.purge(Date.now());
     return [...this.ids.keys()];

@@ -1,11 +1,19 @@
 import type { Celeriac } from '../app/celeriac.ts';
-import { defaultQueueSpec } from '../app/router.ts';
 import { saferepr } from '../protocol/repr.ts';
 import { toExceptionInfo, tracebackOf } from '../result/exceptions.ts';
 import type { ExceptionInfo } from '../result/meta.ts';
 import { States } from '../result/states.ts';
 import type { RetryOptions } from '../task/context.ts';
-import { Ignore, MaxRetriesExceededError, Reject, Retry, TaskRevokedError } from '../task/errors.ts';
+import {
+  Ignore,
+  MaxRetriesExceededError,
+  Reject,
+  Retry,
+  SoftTimeLimitExceeded,
+  TaskRevokedError,
+  TimeLimitExceeded,
+  WorkerLostError,
+} from '../task/errors.ts';
 import type { Transport } from '../transports/transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { callArguments } from './call-args.ts';
@@ -15,7 +23,9 @@ import type { Pool } from './pool.ts';
 import { Request, RequestContext } from './request.ts';
 import type { ResultStore } from './result-store.ts';
 import { autoretryCountdown, buildRetryMessage, matchesAutoretry, retryRoute } from './retry.ts';
+import { RateLimiter } from './rate-limits.ts';
 import { RevokedSet } from './revoked-set.ts';
+import { TimeLimits } from './time-limits.ts';
 
 export interface TaskRunnerDeps {
   app: Celeriac;
@@ -46,9 +56,20 @@ export class TaskRunner {
   /** Set while `pump` starts waiting requests, so sync tasks finishing inside it do not recurse. */
   private pumping = false;
   private readonly conf;
+  /** Per-task rate limits; requests over the rate wait here before taking a slot. */
+  readonly rateLimits = new RateLimiter<Request>((request) => this.enqueue(request));
+  readonly timeLimits = new TimeLimits();
 
   constructor(private readonly deps: TaskRunnerDeps) {
     this.conf = deps.app.conf;
+    for (const task of deps.app.tasks.values()) {
+      if (!task.options.rateLimit) continue;
+      try {
+        this.rateLimits.set(task.name, task.options.rateLimit);
+      } catch (error) {
+        throw new TypeError(`task ${task.name}: ${(error as Error).message}`, { cause: error });
+      }
+    }
   }
 
   get running(): number {
@@ -57,18 +78,23 @@ export class TaskRunner {
 
   /** Requests accepted but not started, oldest first. */
   reserved(): Request[] {
-    return this.waiting.slice(this.waitingHead);
+    const waiting = this.waiting.slice(this.waitingHead);
+    return this.rateLimits.size === 0 ? waiting : [...this.rateLimits.held(), ...waiting];
   }
 
-  /** Starts the request now if a slot is free, else queues it. */
+  /** Starts the request now if a slot is free, else queues it; over its rate limit it waits first. */
   submit(request: Request): void {
+    if (this.rateLimits.admit(request.headers.task, request)) this.enqueue(request);
+  }
+
+  private enqueue(request: Request): void {
     if (!this.pumping && this.active.size < this.deps.pool.concurrency) this.start(request);
     else this.waiting.push(request);
   }
 
   /** Takes back every request not yet started (shutdown gives them back to the broker). */
   drainWaiting(): Request[] {
-    const out = this.waiting.slice(this.waitingHead);
+    const out = [...this.rateLimits.drain(), ...this.waiting.slice(this.waitingHead)];
     this.waiting = [];
     this.waitingHead = 0;
     return out;
@@ -102,7 +128,11 @@ export class TaskRunner {
   }
 
   /** Stores REVOKED, acks and announces, for a revoked or expired request (`Request._announce_revoked`). */
-  async revokeRequest(request: Request, reason: 'revoked' | 'expired' | 'terminated'): Promise<void> {
+  async revokeRequest(
+    request: Request,
+    reason: 'revoked' | 'expired' | 'terminated',
+    signal = 'SIGTERM',
+  ): Promise<void> {
     const info = toExceptionInfo(new TaskRevokedError(reason));
     if (this.storesErrors(request)) await this.deps.store.store(request, States.REVOKED, info, null);
     request.ack();
@@ -114,7 +144,7 @@ export class TaskRunner {
       this.deps.events.emit('task-revoked', {
         uuid: request.id,
         terminated: reason === 'terminated',
-        signum: reason === 'terminated' ? 'SIGTERM' : null,
+        signum: reason === 'terminated' ? signal : null,
         expired: reason === 'expired',
       });
     }
@@ -154,7 +184,7 @@ export class TaskRunner {
     storedRetries.add(retry);
     try {
       if (options.queue !== undefined)
-        await this.deps.app.declareQueueOnce(this.deps.transport, defaultQueueSpec(options.queue));
+        await this.deps.app.declareQueueOnce(this.deps.transport, this.deps.app.queueSpec(options.queue));
       await this.deps.transport.publish(message, retryRoute(request, options.queue));
     } catch (error) {
       // celery/app/task.py: a retry that cannot be published rejects the message (no requeue).
@@ -209,6 +239,8 @@ export class TaskRunner {
       return;
     }
     if (isThenable(returned)) {
+      const limits = this.timeLimits.forRequest(request);
+      if (limits) this.armTimeLimits(request, limits.soft, limits.hard);
       returned.then(
         (value) => this.onSuccess(request, value),
         (error: unknown) => this.onError(request, error, true),
@@ -219,6 +251,7 @@ export class TaskRunner {
   }
 
   private onSuccess(request: Request, value: unknown): void {
+    if (request.detached) return;
     if (request.abandoned) return this.finish(request);
     if (request.aborted && this.deps.revoked.has(request.id))
       return this.settle(request, this.revokeRequest(request, 'terminated'));
@@ -277,6 +310,7 @@ export class TaskRunner {
       );
       return;
     }
+    if (request.detached) return;
     if (request.abandoned) return this.finish(request);
     if (request.aborted && this.deps.revoked.has(request.id))
       return this.settle(request, this.revokeRequest(request, 'terminated'));
@@ -294,6 +328,15 @@ export class TaskRunner {
     if (thrown instanceof Ignore) {
       request.ack();
       return this.finish(request);
+    }
+    if (thrown instanceof WorkerLostError && !request.acknowledged) {
+      // acksLate + rejectOnWorkerLost: the message goes back for another worker (celery/worker/request.py on_failure).
+      const options = request.task.options;
+      if (options.rejectOnWorkerLost ?? this.conf.rejectOnWorkerLost) {
+        this.deps.logger.warn({ taskId: request.id }, `${thrown.message}; requeueing (rejectOnWorkerLost)`);
+        request.reject(true);
+        return this.finish(request);
+      }
     }
     if (mayAutoretry && matchesAutoretry(request.task.options, thrown)) {
       const countdown = autoretryCountdown(request.task.options, request.headers.retries);
@@ -390,6 +433,10 @@ export class TaskRunner {
 
   private finish(request: Request): void {
     if (!this.active.delete(request)) return;
+    if (request.softTimer || request.hardTimer) {
+      clearTimeout(request.softTimer);
+      clearTimeout(request.hardTimer);
+    }
     const name = request.headers.task;
     this.processed.set(name, (this.processed.get(name) ?? 0) + 1);
     if (this.waitingHead < this.waiting.length) this.pump();
@@ -399,6 +446,11 @@ export class TaskRunner {
   }
 
   /** Starts waiting requests while slots are free; a loop, not recursion, however many finish synchronously. */
+  /** The pool grew: start what waits. */
+  capacityChanged(): void {
+    if (this.waitingHead < this.waiting.length) this.pump();
+  }
+
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
@@ -418,6 +470,58 @@ export class TaskRunner {
     }
     if (this.active.size === 0 && this.idleWaiters.length > 0)
       for (const done of [...this.idleWaiters]) done();
+  }
+
+  /**
+   * Soft limit: the task's AbortSignal fires with SoftTimeLimitExceeded, so code awaiting it can
+   * clean up (or let it propagate: FAILURE SoftTimeLimitExceeded). Hard limit: see `cutLoose`.
+   */
+  private armTimeLimits(request: Request, soft: number | null, hard: number | null): void {
+    if (soft !== null && (hard === null || soft < hard)) {
+      request.softTimer = setTimeout(() => {
+        this.deps.logger.warn(
+          { taskId: request.id },
+          `Soft time limit (${soft}s) exceeded for ${request.name}[${request.id}]`,
+        );
+        request.abort(new SoftTimeLimitExceeded(soft));
+      }, soft * 1000);
+    }
+    if (hard !== null) {
+      request.hardTimer = setTimeout(() => {
+        this.deps.logger.error(
+          { taskId: request.id },
+          `Hard time limit (${hard}s) exceeded for ${request.name}[${request.id}]`,
+        );
+        const error = new TimeLimitExceeded(hard);
+        this.cutLoose(request, error, () => this.storeFailure(request, error));
+      }, hard * 1000);
+    }
+  }
+
+  /**
+   * Settles a running request now, without its code's outcome (hard time limit, revoke with
+   * terminate): the pool ends the thread or process running it; the async pool cannot, so the
+   * slot is freed, the signal aborted and a warning says the code may still run.
+   */
+  cutLoose(request: Request, reason: Error, settle: () => Promise<void>): void {
+    if (request.detached || !this.active.has(request)) return;
+    request.detached = true;
+    request.abort(reason);
+    if (!this.deps.pool.terminate(request)) {
+      this.deps.logger.warn(
+        { taskId: request.id },
+        `${request.name}[${request.id}] runs on the event loop (${this.deps.pool.name} pool) and cannot be ended from outside: ` +
+          'its slot is freed and its signal aborted, but its code may still run until it next checks ctx.signal',
+      );
+    }
+    this.settle(request, settle());
+  }
+
+  /** Revoke with terminate: REVOKED 'terminated' now, the code ended (or cut loose). */
+  terminate(request: Request, signal: string): void {
+    this.cutLoose(request, new TaskRevokedError(`terminated (${signal})`), () =>
+      this.revokeRequest(request, 'terminated', signal),
+    );
   }
 
   private taskIgnoresResult(request: Request): boolean {

@@ -17,7 +17,36 @@ export interface WorkerOptions {
   logger?: Logger;
   /** How long to keep retrying a result the backend refuses while unreachable. (Default: 30 s) */
   resultStoreRetryMs?: number;
+  /** File that keeps the revoked set across restarts (Celery's `--statedb`). (Default: none) */
+  statedb?: string;
+  /** Sync revoked ids with running workers at start (`hello`, ~1 s). (Default: false; the CLI turns it on) */
+  mingle?: boolean;
+  /** How long mingle waits for replies. (Default: 1000 ms) */
+  mingleTimeoutMs?: number;
+  /**
+   * Where tasks run: `async` (the event loop, for I/O), `threads` (worker threads, for CPU work),
+   * `processes` (child processes, full isolation); the last two need `appModule`. (Default: `async`)
+   */
+  pool?: PoolName;
+  /** The module that registers the tasks (the CLI's `-A`), loaded in each pool thread or process. */
+  appModule?: string;
+  /**
+   * Celery's `--max-memory-per-child`, KiB. Processes pool: a child whose resident memory passed it
+   * after a task is replaced. Threads pool: the heap a thread may use; over it, the running task
+   * fails WorkerLostError and the thread is replaced.
+   */
+  maxMemoryPerChildKb?: number;
+  /** Processes pool: replace a child after this many tasks (Celery's `--max-tasks-per-child`). */
+  maxTasksPerChild?: number;
+  /**
+   * Grow the pool up to `max` while tasks wait, shrink it to `min` when idle (`--autoscale max,min`;
+   * async and processes pools). The pool starts at `min`.
+   */
+  autoscale?: { max: number; min: number; keepaliveMs?: number };
 }
+
+export type PoolName = 'async' | 'threads' | 'processes';
+export const POOL_NAMES: readonly PoolName[] = ['async', 'threads', 'processes'];
 
 export interface ResolvedWorkerOptions {
   readonly queues: readonly string[];
@@ -28,6 +57,14 @@ export interface ResolvedWorkerOptions {
   readonly sendEvents: boolean;
   readonly logger: Logger;
   readonly resultStoreRetryMs: number;
+  readonly statedb: string | undefined;
+  readonly mingle: boolean;
+  readonly mingleTimeoutMs: number;
+  readonly pool: PoolName;
+  readonly appModule: string | undefined;
+  readonly maxMemoryPerChildKb: number | undefined;
+  readonly maxTasksPerChild: number | undefined;
+  readonly autoscale: { max: number; min: number; keepaliveMs: number } | undefined;
 }
 
 /** Fills the defaults from the app config once and rejects what cannot work, saying the fix. */
@@ -42,7 +79,23 @@ export function resolveWorkerOptions(app: Celeriac, options: WorkerOptions = {})
       `worker queues must be a non-empty list of queue names, got ${JSON.stringify(queues)}`,
     );
   }
-  const concurrency = options.concurrency ?? app.conf.concurrency;
+  const autoscale = options.autoscale ? { keepaliveMs: 30_000, ...options.autoscale } : undefined;
+  if (autoscale) {
+    if (!(
+      Number.isInteger(autoscale.max) &&
+      Number.isInteger(autoscale.min) &&
+      autoscale.min >= 1 &&
+      autoscale.max >= autoscale.min
+    ))
+      throw new RangeError(
+        `autoscale needs integers max >= min >= 1 (e.g. --autoscale 10,3), got max=${autoscale.max} min=${autoscale.min}`,
+      );
+    if ((options.pool ?? 'async') === 'threads')
+      throw new TypeError(
+        'autoscale works with the async and processes pools; the threads pool has a fixed size',
+      );
+  }
+  const concurrency = autoscale ? autoscale.min : (options.concurrency ?? app.conf.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`worker concurrency must be a positive integer (e.g. -c 10), got ${concurrency}`);
   }
@@ -52,6 +105,22 @@ export function resolveWorkerOptions(app: Celeriac, options: WorkerOptions = {})
       `prefetchMultiplier must be a non-negative integer (0 = unlimited), got ${prefetchMultiplier}`,
     );
   }
+  const pool = options.pool ?? 'async';
+  if (!POOL_NAMES.includes(pool))
+    throw new TypeError(`worker pool must be one of ${POOL_NAMES.join(', ')}, got ${JSON.stringify(pool)}`);
+  if (pool !== 'async' && !options.appModule)
+    throw new TypeError(
+      `the ${pool} pool needs appModule: the module that registers the tasks (the CLI passes -A)`,
+    );
+  const maxTasksPerChild = options.maxTasksPerChild;
+  if (maxTasksPerChild !== undefined && !(Number.isInteger(maxTasksPerChild) && maxTasksPerChild > 0))
+    throw new RangeError(`maxTasksPerChild must be a positive integer, got ${maxTasksPerChild}`);
+  const maxMemoryPerChildKb = options.maxMemoryPerChildKb;
+  if (
+    maxMemoryPerChildKb !== undefined &&
+    !(Number.isInteger(maxMemoryPerChildKb) && maxMemoryPerChildKb > 0)
+  )
+    throw new RangeError(`maxMemoryPerChildKb must be a positive integer (KiB), got ${maxMemoryPerChildKb}`);
   const resultStoreRetryMs = options.resultStoreRetryMs ?? 30_000;
   if (!(resultStoreRetryMs >= 0))
     throw new RangeError(`resultStoreRetryMs must be >= 0, got ${resultStoreRetryMs}`);
@@ -64,5 +133,13 @@ export function resolveWorkerOptions(app: Celeriac, options: WorkerOptions = {})
     sendEvents: options.sendEvents ?? app.conf.sendEvents,
     logger: options.logger ?? app.logger,
     resultStoreRetryMs,
+    statedb: options.statedb || undefined,
+    mingle: options.mingle ?? false,
+    mingleTimeoutMs: options.mingleTimeoutMs ?? 1_000,
+    pool,
+    appModule: options.appModule,
+    maxMemoryPerChildKb,
+    maxTasksPerChild,
+    autoscale,
   });
 }

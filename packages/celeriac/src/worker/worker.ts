@@ -1,5 +1,4 @@
 import type { Celeriac } from '../app/celeriac.ts';
-import { defaultQueueSpec } from '../app/router.ts';
 import { decodeTaskMessage } from '../protocol/codec.ts';
 import type { TaskMessage } from '../protocol/types.ts';
 import { States } from '../result/states.ts';
@@ -8,6 +7,7 @@ import { toExceptionInfo } from '../result/exceptions.ts';
 import { Task } from '../task/task.ts';
 import type { Consumer, Delivery, QueueSpec, Transport } from '../transports/transport.ts';
 import type { Logger } from '../util/logger.ts';
+import { Autoscaler } from './autoscaler.ts';
 import { CanvasSteps } from './canvas-steps.ts';
 import { EtaSchedule } from './eta-schedule.ts';
 import { WorkerEvents } from './events.ts';
@@ -15,11 +15,33 @@ import type { RequestInfo, WorkerIntrospection } from './introspection.ts';
 import { AsyncPool, type Pool } from './pool.ts';
 import { Request } from './request.ts';
 import { ResultStore } from './result-store.ts';
+import { mingle } from './mingle.ts';
 import { RevokedSet } from './revoked-set.ts';
+import { ProcessPool } from './process-pool.ts';
+import { StateDb } from './statedb.ts';
+import { ThreadPool } from './thread-pool.ts';
 import { excRepr, TaskRunner } from './task-runner.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.ts';
 
 export type { WorkerOptions } from './worker-options.ts';
+
+/** A control command named a task this worker does not have. */
+export class UnknownTaskError extends Error {
+  readonly code = 'UNKNOWN_TASK';
+  constructor(readonly taskName: string) {
+    super(`unknown task ${JSON.stringify(taskName)}`);
+    this.name = 'UnknownTaskError';
+  }
+}
+
+/** pool_grow / pool_shrink that cannot be done. */
+export class PoolResizeError extends Error {
+  readonly code = 'POOL_RESIZE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoolResizeError';
+  }
+}
 
 /** The worker stopped running: thrown into running tasks' signals at cold shutdown. */
 export class WorkerShutdownError extends Error {
@@ -48,11 +70,20 @@ export class Worker implements WorkerIntrospection {
   private readonly pool: Pool;
   private readonly revokedIds = new RevokedSet();
   private readonly held: EtaSchedule<Request>;
+  private readonly statedb: StateDb | undefined;
+  /** Set with the `autoscale` option. */
+  autoscaler: Autoscaler | undefined;
   private transport: Transport | undefined;
   private runner: TaskRunner | undefined;
   private store: ResultStore | undefined;
   private consumer: Consumer | undefined;
   private currentPrefetch = 0;
+  /** concurrency × prefetchMultiplier, following pool_grow/pool_shrink. */
+  private basePrefetch = 0;
+  /** Queues the main consumer reads (cancel_consumer removes from it). */
+  private consumedQueues: string[];
+  /** Consumers add_consumer started, by queue. */
+  private readonly addedConsumers = new Map<string, { spec: QueueSpec; consumer: Consumer }>();
   private prefetchUpdateQueued = false;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
@@ -66,10 +97,28 @@ export class Worker implements WorkerIntrospection {
   ) {
     this.options = resolveWorkerOptions(app, options);
     this.hostname = this.options.hostname;
+    this.consumedQueues = [...this.options.queues];
     this.logger = this.options.logger;
     this.events = new WorkerEvents(this.hostname);
-    this.pool = new AsyncPool(this.options.concurrency);
+    this.pool =
+      this.options.pool === 'threads'
+        ? new ThreadPool(this.options.concurrency, {
+            appModule: this.options.appModule!,
+            maxMemoryPerChildMb:
+              this.options.maxMemoryPerChildKb &&
+              Math.max(1, Math.ceil(this.options.maxMemoryPerChildKb / 1024)),
+            logger: this.logger,
+          })
+        : this.options.pool === 'processes'
+          ? new ProcessPool(this.options.concurrency, {
+              appModule: this.options.appModule!,
+              maxTasksPerChild: this.options.maxTasksPerChild,
+              maxMemoryPerChildKb: this.options.maxMemoryPerChildKb,
+              logger: this.logger,
+            })
+          : new AsyncPool(this.options.concurrency);
     this.held = new EtaSchedule<Request>((request) => this.releaseHeld(request));
+    if (this.options.statedb) this.statedb = new StateDb(this.options.statedb, this.revokedIds, this.logger);
   }
 
   get poolName(): string {
@@ -81,6 +130,7 @@ export class Worker implements WorkerIntrospection {
     if (this.state !== 'new')
       throw new Error(`worker ${this.hostname} was already started; make a new Worker`);
     this.state = 'starting';
+    this.statedb?.load();
     const transport = await this.app.connection();
     const backend = await this.app.backend();
     this.transport = transport;
@@ -104,11 +154,31 @@ export class Worker implements WorkerIntrospection {
       logger: this.logger,
       hostname: this.hostname,
     });
-    this.currentPrefetch = this.options.prefetch;
+    if (this.options.mingle) {
+      await mingle(this.app, this.hostname, this.revokedIds, this.logger, this.options.mingleTimeoutMs);
+      this.statedb?.changed();
+    }
+    this.basePrefetch = this.options.prefetch;
+    this.currentPrefetch = this.basePrefetch;
     this.startedAt = Date.now();
     this.state = 'running';
+    const scale = this.options.autoscale;
+    if (scale) {
+      this.autoscaler = new Autoscaler(
+        {
+          concurrency: () => this.pool.concurrency,
+          waitingCount: () => this.runner?.reserved().length ?? 0,
+          activeCount: () => this.activeCount(),
+          resizePool: (delta) => this.resizePool(delta),
+        },
+        scale.max,
+        scale.min,
+        scale.keepaliveMs,
+      );
+      this.autoscaler.start();
+    }
     this.consumer = await transport.consume(
-      this.options.queues,
+      this.consumedQueues,
       { prefetch: this.currentPrefetch },
       this.onDelivery,
     );
@@ -148,7 +218,8 @@ export class Worker implements WorkerIntrospection {
       concurrency: this.options.concurrency,
       pool: this.pool.name,
       prefetch: this.options.prefetch,
-      tasks: [...this.app.tasks.keys()].sort(),
+      // Celery's banner hides its builtins (celery.map, celery.starmap, ...) below DEBUG.
+      tasks: [...this.app.tasks.keys()].filter((name) => !name.startsWith('celery.')).sort(),
     };
   }
 
@@ -238,11 +309,11 @@ export class Worker implements WorkerIntrospection {
    * (Celery's `qos.increment_eventually`); coalesced so a burst of ETAs costs one basic.qos.
    */
   private updatePrefetch(): void {
-    if (this.prefetchUpdateQueued || this.options.prefetch === 0) return;
+    if (this.prefetchUpdateQueued || this.basePrefetch === 0) return;
     this.prefetchUpdateQueued = true;
     queueMicrotask(() => {
       this.prefetchUpdateQueued = false;
-      const wanted = this.options.prefetch + this.held.size;
+      const wanted = this.basePrefetch + this.held.size;
       if (wanted === this.currentPrefetch || !this.consumer || this.state !== 'running') return;
       this.currentPrefetch = wanted;
       this.consumer
@@ -294,9 +365,12 @@ export class Worker implements WorkerIntrospection {
       return;
     }
     this.state = 'stopping';
+    this.autoscaler?.stop();
     this.logger.info({ hostname: this.hostname, graceful }, graceful ? 'warm shutdown' : 'cold shutdown');
     try {
       await this.consumer?.cancel();
+      for (const { consumer } of this.addedConsumers.values()) await consumer.cancel();
+      this.addedConsumers.clear();
     } catch (error) {
       this.logger.warn({ err: error }, 'cancelling the consumer failed');
     }
@@ -322,6 +396,7 @@ export class Worker implements WorkerIntrospection {
       }
     }
     await this.pool.close();
+    this.statedb?.trySave();
     await this.app.close();
     this.state = 'stopped';
     this.logger.info({ hostname: this.hostname }, `${this.hostname} stopped`);
@@ -330,7 +405,10 @@ export class Worker implements WorkerIntrospection {
   // --- WorkerIntrospection (remote control, §7) ---
 
   queues(): QueueSpec[] {
-    return this.options.queues.map(defaultQueueSpec);
+    return [
+      ...this.consumedQueues.map((name) => this.app.queueSpec(name)),
+      ...[...this.addedConsumers.values()].map((c) => c.spec),
+    ];
   }
 
   active(): RequestInfo[] {
@@ -363,7 +441,62 @@ export class Worker implements WorkerIntrospection {
   }
 
   concurrency(): number {
-    return this.options.concurrency;
+    return this.pool.concurrency;
+  }
+
+  /**
+   * pool_grow / pool_shrink: changes the tasks run at once by `delta`, and the prefetch window
+   * with it. Throws PoolResizeError when the pool cannot (threads) or the result would be < 1.
+   */
+  resizePool(delta: number): number {
+    const next = this.pool.concurrency + delta;
+    if (!Number.isInteger(delta) || next < 1)
+      throw new PoolResizeError(`pool cannot go to ${next} (from ${this.pool.concurrency})`);
+    if (!this.pool.resize(next)) throw new PoolResizeError(`the ${this.pool.name} pool cannot be resized`);
+    this.basePrefetch = next * this.options.prefetchMultiplier;
+    this.updatePrefetch();
+    this.runner?.capacityChanged();
+    this.logger.info({ concurrency: next }, `pool ${delta > 0 ? 'grew' : 'shrank'} to ${next}`);
+    return next;
+  }
+
+  /** add_consumer: declares the queue and starts consuming it; false when already consuming. */
+  async addConsumer(spec: QueueSpec): Promise<boolean> {
+    if (this.consumedQueues.includes(spec.name) || this.addedConsumers.has(spec.name)) return false;
+    if (!this.transport || this.state !== 'running')
+      throw new Error(`worker ${this.hostname} is not running`);
+    await this.app.declareQueueOnce(this.transport, spec);
+    const consumer = await this.transport.consume(
+      [spec.name],
+      { prefetch: this.currentPrefetch },
+      this.onDelivery,
+    );
+    this.addedConsumers.set(spec.name, { spec, consumer });
+    this.logger.info({ queue: spec.name }, `started consuming from ${spec.name}`);
+    return true;
+  }
+
+  /** cancel_consumer: stops consuming `queue`; false when not consuming it. */
+  async cancelConsumer(queue: string): Promise<boolean> {
+    const added = this.addedConsumers.get(queue);
+    if (added) {
+      this.addedConsumers.delete(queue);
+      await added.consumer.cancel();
+    } else if (this.consumedQueues.includes(queue) && this.transport && this.consumer) {
+      // One consumer reads the start-up queues: cancel it and consume the others again.
+      this.consumedQueues = this.consumedQueues.filter((q) => q !== queue);
+      const old = this.consumer;
+      this.consumer = undefined;
+      await old.cancel();
+      if (this.consumedQueues.length > 0)
+        this.consumer = await this.transport.consume(
+          this.consumedQueues,
+          { prefetch: this.currentPrefetch },
+          this.onDelivery,
+        );
+    } else return false;
+    this.logger.info({ queue }, `no longer consuming from ${queue}`);
+    return true;
   }
 
   prefetchCount(): number {
@@ -375,10 +508,33 @@ export class Worker implements WorkerIntrospection {
     options: { terminate: boolean; signal: string } = { terminate: false, signal: 'SIGTERM' },
   ): void {
     for (const id of ids) this.revokedIds.add(id);
+    this.statedb?.changed();
     if (!options.terminate || !this.runner) return;
-    for (const request of this.runner.active) {
-      if (ids.includes(request.id)) request.abort(new Error(`terminated (${options.signal})`));
+    const wanted = new Set(ids);
+    for (const request of [...this.runner.active]) {
+      if (wanted.has(request.id)) this.runner.terminate(request, options.signal);
     }
+  }
+
+  /**
+   * `rate_limit` control command: `'10/s'`, `'100/m'`, `'1/h'`, a number per second, or
+   * 0/''/null for none. Throws RateLimitError for a string that does not parse, UnknownTaskError
+   * for a task this worker does not have.
+   */
+  setRateLimit(taskName: string, limit: unknown): void {
+    const task = this.app.tasks.get(taskName);
+    if (!task) throw new UnknownTaskError(taskName);
+    if (!this.runner) throw new Error(`worker ${this.hostname} is not running`);
+    // Task options are frozen, so `inspect registered rate_limit` keeps showing the registered value.
+    this.runner.rateLimits.set(taskName, limit);
+  }
+
+  /** `time_limit` control command: the task's soft and hard limits in seconds (null = none). */
+  setTimeLimits(taskName: string, limits: { soft: number | null; hard: number | null }): void {
+    const task = this.app.tasks.get(taskName);
+    if (!task) throw new UnknownTaskError(taskName);
+    if (!this.runner) throw new Error(`worker ${this.hostname} is not running`);
+    this.runner.timeLimits.set(taskName, limits);
   }
 
   shutdown(): void {

@@ -87,7 +87,12 @@ describe('celeriac CLI: help and usage errors', () => {
       [['-l', 'loud', 'status'], /--loglevel must be one of/],
       [['worker'], /needs the app: pass -A/],
       [['-A', join(dir, 'nope.ts'), 'worker'], /no such file/],
-      [['-A', join(dir, 'tasks.ts'), 'worker', '-P', 'threads'], /threads pool is not available yet/],
+      [['worker', '-P', 'threads'], /-P threads needs -A <module>/],
+      [['-A', join(dir, 'tasks.ts'), 'worker', '--autoscale', '3,5'], /--autoscale must be max,min/],
+      [
+        ['-A', join(dir, 'tasks.ts'), 'worker', '--max-tasks-per-child', '0'],
+        /--max-tasks-per-child must be an integer from 1/,
+      ],
       [['-A', join(dir, 'tasks.ts'), 'worker', '-P', 'gevent'], /-P\/--pool must be one of/],
       [['-A', join(dir, 'tasks.ts'), 'worker', '-c', '0'], /--concurrency must be an integer from 1/],
       [['-A', join(dir, 'noapp.ts'), 'worker'], /exports no Celeriac app/],

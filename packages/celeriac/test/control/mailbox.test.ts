@@ -185,7 +185,7 @@ describe('remote control over the memory transport', () => {
     expect((await client.inspect('bogus', {}, target))['w1@test']).toEqual({
       error: 'unknown command bogus',
     });
-    expect((await client.inspect('rate_limit', {}, target))['w1@test']).toEqual({
+    expect((await client.inspect('pool_restart', {}, target))['w1@test']).toEqual({
       error: expect.stringContaining('not available'),
     });
     mailboxes[0]!.panel.register('rate_limit', (_ctx, args) => ({

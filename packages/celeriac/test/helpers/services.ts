@@ -3,10 +3,22 @@ import { describe } from 'vitest';
 
 /** Local services the integration tests use, with the URLs they are reached at. */
 export const SERVICES = {
-  rabbitmq: { host: '127.0.0.1', port: 5672, url: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//' },
+  rabbitmq: {
+    host: '127.0.0.1',
+    port: 5672,
+    url: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//',
+  },
   redis: { host: '127.0.0.1', port: 6379, url: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' },
-  postgres: { host: '127.0.0.1', port: 5432, url: process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test' },
-  mysql: { host: '127.0.0.1', port: 3306, url: process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test' },
+  postgres: {
+    host: '127.0.0.1',
+    port: 5432,
+    url: process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test',
+  },
+  mysql: {
+    host: '127.0.0.1',
+    port: 3306,
+    url: process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+  },
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;

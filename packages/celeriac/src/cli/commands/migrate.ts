@@ -22,7 +22,9 @@ async function migrate(ctx: CliContext): Promise<number> {
   const app = await ctx.app();
   const url = app.conf.backend;
   if (!url || !/^(postgres|postgresql|mysql|mariadb|sqlite):/i.test(url)) {
-    throw new UsageError('migrate needs an SQL result backend: pass --result-backend postgresql://…, mysql://… or sqlite:///path.db');
+    throw new UsageError(
+      'migrate needs an SQL result backend: pass --result-backend postgresql://…, mysql://… or sqlite:///path.db',
+    );
   }
   const { SqlBackend } = await import('../../backends/sql/sql-backend.ts');
   const backend = new SqlBackend(`${url}${url.includes('?') ? '&' : '?'}celeriac_migrate=false`, {

@@ -1,7 +1,9 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Celeriac } from '../../app/celeriac.ts';
+import { LamportClock } from '../../control/lamport-clock.ts';
 import type { Mailbox } from '../../control/mailbox.ts';
+import type { WorkerEventPublisher } from '../../events/worker-events.ts';
 import { celeriacVersion } from '../../control/version.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Worker } from '../../worker/worker.ts';
@@ -19,6 +21,11 @@ interface WorkerCliOptions {
   taskEvents?: boolean;
   beat?: boolean;
   prefetchMultiplier?: string;
+  statedb?: string;
+  maxMemoryPerChild?: string;
+  maxTasksPerChild?: string;
+  autoscale?: string;
+  mingle?: boolean;
 }
 
 const POOLS = ['async', 'threads', 'processes'];
@@ -38,6 +45,14 @@ export function registerWorker(program: Command): void {
     .option('-E, --task-events', 'send task events (for monitors such as Flower or celeriac monitor)')
     .option('-B, --beat', 'also run the periodic task scheduler in this process')
     .option('--prefetch-multiplier <n>', 'unacked messages per unit of concurrency (0 = unlimited)')
+    .option('--statedb <file>', 'keep the revoked task ids in this file across restarts')
+    .option(
+      '--max-memory-per-child <KiB>',
+      'processes: replace a child whose memory passed this after a task; threads: a thread over this heap is ended (its task fails WorkerLostError)',
+    )
+    .option('--max-tasks-per-child <n>', 'processes: replace a child after this many tasks')
+    .option('--autoscale <max,min>', 'grow the pool up to max while tasks wait, shrink it to min when idle')
+    .option('--without-mingle', 'do not sync revoked ids with other workers at start-up')
     .addHelpText(
       'after',
       '\nSignals: the first SIGTERM or SIGINT starts a warm shutdown (running tasks finish, up to\n' +
@@ -55,7 +70,11 @@ async function runWorker(ctx: CliContext, opts: WorkerCliOptions): Promise<numbe
   const pool = opts.pool ?? 'async';
   if (!POOLS.includes(pool))
     throw new UsageError(`-P/--pool must be one of ${POOLS.join(', ')}, got ${JSON.stringify(pool)}`);
-  if (pool !== 'async') throw new UsageError(`the ${pool} pool is not available yet; use -P async`);
+  if (pool !== 'async' && !ctx.options.app)
+    throw new UsageError(`-P ${pool} needs -A <module>: each pool thread or process loads the task module`);
+  const maxMemoryPerChildKb = parseInteger(opts.maxMemoryPerChild, '--max-memory-per-child', 1);
+  const maxTasksPerChild = parseInteger(opts.maxTasksPerChild, '--max-tasks-per-child', 1);
+  const autoscale = parseAutoscale(opts.autoscale);
   const concurrency = parseInteger(opts.concurrency, '--concurrency', 1);
   const prefetchMultiplier = parseInteger(opts.prefetchMultiplier, '--prefetch-multiplier', 0);
   if (opts.hostname !== undefined && !opts.hostname.trim())
@@ -71,6 +90,13 @@ async function runWorker(ctx: CliContext, opts: WorkerCliOptions): Promise<numbe
       prefetchMultiplier,
       sendEvents: opts.taskEvents === true ? true : undefined,
       logger: ctx.logger,
+      pool: pool as 'async' | 'threads' | 'processes',
+      appModule: ctx.options.app,
+      maxMemoryPerChildKb,
+      maxTasksPerChild,
+      autoscale,
+      statedb: opts.statedb,
+      mingle: opts.mingle !== false,
     });
   } catch (error) {
     // The worker validates its options; a bad one is the user's to fix.
@@ -79,9 +105,23 @@ async function runWorker(ctx: CliContext, opts: WorkerCliOptions): Promise<numbe
   return new WorkerProcess(app, worker, ctx.logger, opts.beat === true).run();
 }
 
+/** `--autoscale 10,3`: max,min; a lone max means min 1 (Celery allows 0; our pool needs a slot). */
+function parseAutoscale(text: string | undefined): { max: number; min: number } | undefined {
+  if (text === undefined) return undefined;
+  const [max, min = '1', ...rest] = text.split(',').map((s) => s.trim());
+  const n = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : NaN);
+  if (rest.length > 0 || !(n(max) >= n(min) && n(min) >= 1))
+    throw new UsageError(
+      `--autoscale must be max,min with max >= min >= 1 (e.g. 10,3), got ${JSON.stringify(text)}`,
+    );
+  return { max: n(max), min: n(min) };
+}
+
 /** The worker's process lifecycle: start, banner, signals, shutdown. */
 class WorkerProcess {
   private mailbox: Mailbox | undefined;
+  private events: WorkerEventPublisher | undefined;
+  private readonly clock = new LamportClock();
   private beat: { stop(): Promise<void> } | undefined;
   private shuttingDown: Promise<void> | undefined;
   private exitCode = 0;
@@ -101,9 +141,11 @@ class WorkerProcess {
     process.on('SIGINT', onSignal);
     try {
       try {
+        await this.startEvents();
         await this.worker.start();
       } catch (error) {
         await this.worker.stop({ graceful: false }).catch(() => undefined);
+        await this.events?.stop();
         throw new CliError(`worker could not start: ${(error as Error).message}`, {
           code: 'WORKER_START',
           cause: error,
@@ -133,7 +175,20 @@ class WorkerProcess {
       void this.shutdown(true, 'remote shutdown');
       return NO_REPLY;
     });
-    this.mailbox = await startMailbox(this.worker, await this.app.connection(), this.logger, { panel });
+    this.events?.registerControl(panel);
+    this.mailbox = await startMailbox(this.worker, await this.app.connection(), this.logger, {
+      panel,
+      clock: this.clock,
+    });
+  }
+
+  /**
+   * worker-online/heartbeat/offline always, task events with -E or `enable_events` (§6). Attached
+   * before `worker.start()` so no task runs unseen; the mailbox shares its Lamport clock.
+   */
+  private async startEvents(): Promise<void> {
+    const { attachEvents } = await import('../../events/worker-events.ts');
+    this.events = await attachEvents(this.worker, { clock: this.clock, logger: this.logger });
   }
 
   private async startBeat(): Promise<void> {
@@ -160,6 +215,8 @@ class WorkerProcess {
       await this.beat?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'beat stop failed'));
       await this.mailbox?.stop();
       await this.worker.stop({ graceful });
+      // After the worker: events of tasks finishing in the warm shutdown still go out, then worker-offline.
+      await this.events?.stop();
     })()
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'worker: shutdown failed');
