@@ -81,7 +81,7 @@ export class MonitorMetrics {
     const name = task.name ?? '';
     this.events.labels(worker, type, name).inc();
     const runtime = event.runtime;
-    if (typeof runtime === 'number' && runtime > 0) this.runtime.labels(worker, name).observe(runtime);
+    if (typeof runtime === 'number' && runtime >= 0) this.runtime.labels(worker, name).observe(runtime);
     // Flower leaves ETA tasks out: their wait at the worker is the countdown, not prefetching.
     if (task.eta) return;
     if (type === 'task-received') this.prefetched.labels(worker, name).inc();
