@@ -69,7 +69,7 @@ export const celeriacResultTable: ResultTableAdapter = {
       .where('task_id', '=', taskId)
       .executeTakeFirst();
     if (!row || (row.expires_at_ms !== null && Number(row.expires_at_ms) <= now)) return undefined;
-    return toMeta(row);
+    return resultRowToMeta(row);
   },
 
   async readReady(db, taskIds) {
@@ -79,7 +79,7 @@ export const celeriacResultTable: ResultTableAdapter = {
       .where('task_id', 'in', taskIds)
       .where('status', 'in', [...READY_STATES])
       .execute();
-    return rows.map(toMeta);
+    return rows.map(resultRowToMeta);
   },
 
   async delete(db, taskId) {
@@ -92,7 +92,8 @@ export const celeriacResultTable: ResultTableAdapter = {
   },
 };
 
-function toMeta(row: TaskResultTable): ResultMeta {
+/** A row of our table as Celery's result meta. */
+export function resultRowToMeta(row: TaskResultTable): ResultMeta {
   return {
     task_id: row.task_id,
     status: row.status,

@@ -4,15 +4,14 @@ import type { BackendOptions } from '../create-backend.ts';
 import { BackendClosedError } from '../errors.ts';
 import { ResultWaiters } from '../waiters.ts';
 import { pendingMeta, type ResultMeta } from '../../result/meta.ts';
-import type { TaskState } from '../../result/states.ts';
 import { redactUrl } from '../../util/ids.ts';
-import { celeriacResultTable } from './celeriac-result-table.ts';
+import { celeriacResultTable, resultRowToMeta } from './celeriac-result-table.ts';
 import { djangoResultTable } from './django-result-table.ts';
 import { openSqlConnection, type SqlConnection } from './sql-connection.ts';
 import { NOTIFY_CHANNEL, PgListener } from './sql-listener.ts';
 import { RESULT_TABLE } from './sql-schema.ts';
 import { CELERIAC_CHORD_TABLE, DJANGO_CHORD_TABLE, SqlChordCounter } from './sql-chord.ts';
-import { naiveIso, parseJsonColumn, type ResultTableAdapter, type SqlResultDatabase } from './sql-tables.ts';
+import type { ResultTableAdapter, SqlResultDatabase } from './sql-tables.ts';
 
 /** One row of `list()`: the stored meta plus when the row was first and last written. */
 export interface StoredResult extends ResultMeta {
@@ -196,20 +195,7 @@ export class SqlBackend implements ResultBackend {
       .offset(offset)
       .execute();
     return rows.map((row) => ({
-      task_id: row.task_id,
-      status: row.status as TaskState,
-      result: parseJsonColumn(row.result),
-      traceback: row.traceback,
-      children: (parseJsonColumn(row.children) as unknown[] | null) ?? [],
-      date_done: row.done_at_ms === null ? null : naiveIso(Number(row.done_at_ms)),
-      group_id: row.group_id,
-      parent_id: row.parent_id,
-      name: row.name,
-      args: parseJsonColumn(row.args) as unknown[] | null,
-      kwargs: parseJsonColumn(row.kwargs) as Record<string, unknown> | null,
-      worker: row.worker,
-      retries: row.retries,
-      queue: row.queue,
+      ...resultRowToMeta(row),
       created_at_ms: Number(row.created_at_ms),
       updated_at_ms: Number(row.updated_at_ms),
     }));
