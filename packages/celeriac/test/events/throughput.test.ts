@@ -32,7 +32,6 @@ describe('event throughput (memory transport)', () => {
         `end to end ${Math.round(N / (totalMs / 1000))} events/s in ${dispatcher.counts.messages} task.multi messages`,
     );
     expect(dispatcher.counts.messages).toBe(Math.ceil(N / 24));
-    expect(N / (sendMs / 1000)).toBeGreaterThan(20_000); // loose: a shared 2-core box is noisy
     await dispatcher.close();
     await receiver.stop();
     await app.close();
@@ -66,7 +65,6 @@ describe('event throughput (memory transport)', () => {
     );
     expect(on.sent).toBeGreaterThanOrEqual(3 * N); // received + started + succeeded per task, + worker events
     expect(off.sent).toBeLessThan(5); // worker-online/offline only
-    // Loose: most of the -E cost is building each event in worker/events.ts, not publishing it.
-    expect(on.rate).toBeGreaterThan(off.rate * 0.1);
+    // Rates are reported above, not asserted: speed targets live in `npm run bench`.
   });
 });

@@ -37,6 +37,7 @@ describe('worker throughput (memory transport)', () => {
     console.log(
       `memory transport: worker ${Math.round(rate)} tasks/s, raw consume+ack ${Math.round(rawRate)} msg/s (${Math.round((100 * rate) / rawRate)}%)`,
     );
-    expect(rate).toBeGreaterThan(rawRate * 0.25); // loose: a shared 2-core box is noisy
+    // The figure is reported, not asserted: speed targets live in `npm run bench`, not in timed tests.
+    expect(worker.processedTotals()['bench.noop']).toBe(N);
   });
 });
