@@ -21,6 +21,7 @@ import { Progress } from './lib/progress.ts';
 import { compare, markdownTable } from './lib/report.ts';
 import type { BenchSettings, Figure, Scenario } from './lib/types.ts';
 import { PYTHON, REPO_ROOT } from './lib/workers.ts';
+import { beatScenario } from './scenarios/beat.ts';
 import { celeriacPublishScenario } from './scenarios/celeriac-publish.ts';
 import { celeriacWorkerScenario } from './scenarios/celeriac-worker.ts';
 import { latencyScenario, pythonLatencyScenario } from './scenarios/latency.ts';
@@ -36,6 +37,7 @@ const SCENARIOS: readonly Scenario[] = [
   latencyScenario,
   pythonLatencyScenario,
   redisTransportScenario,
+  beatScenario,
 ];
 
 const { values: flags } = parseArgs({

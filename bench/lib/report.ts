@@ -13,6 +13,7 @@ const workerTarget: Comparison['met'] = (_f, vsRaw, vsPython) =>
   vsRaw === undefined || vsPython === undefined ? undefined : vsRaw >= 0.7 && vsPython >= 4;
 
 const COMPARISONS: Record<string, Comparison> = {
+  'beat.lateness.p99': { target: '≤ 50 ms', met: (f) => f.value <= 50 },
   'raw.consume-ack-each': { raw: 'raw.consume-ack' },
   'celeriac.publish': {
     raw: 'raw.publish',
