@@ -8,6 +8,7 @@ import { runMain } from '../cli/main-in-process.ts';
 import { spawnCli, waitForOutput } from '../cli/run-cli.ts';
 
 const APP = fileURLToPath(new URL('./fixtures/beat-app.ts', import.meta.url));
+const WORKER_BEAT_APP = fileURLToPath(new URL('./fixtures/worker-beat-app.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'celeriac-beat-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -74,6 +75,25 @@ describe('celeriac beat (CLI)', () => {
       expect(await exited).toBe(0);
       const saved = JSON.parse(await readFile(state, 'utf8'));
       expect(saved.entries.scheduled_task.totalRunCount).toBeGreaterThanOrEqual(2);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('worker -B runs beat inside the worker: the periodic task is sent and run in one process', async () => {
+    const child = spawnCli(['-A', WORKER_BEAT_APP, 'worker', '-B', '-l', 'info', '--without-mingle'], {
+      cwd: dir,
+    });
+    try {
+      const logs = await waitForOutput(
+        child.stderr,
+        /Task tasks\.add\[[^\]]+\] succeeded[\s\S]*Task tasks\.add\[[^\]]+\] succeeded/,
+        30_000,
+      );
+      expect(logs).not.toMatch(/"level":50/);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
     }
