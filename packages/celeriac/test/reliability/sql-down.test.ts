@@ -81,11 +81,9 @@ await describeWith(['rabbitmq', 'postgres'], 'SQL result backend unreachable wit
     }
   });
 
-  // Left out of the run: cutting the database's connections crashes the worker process with an uncaught
-  // pg 'error' ("Connection terminated unexpectedly") from a pool client that has no 'error' listener
-  // (src/backends/sql/sql-connection.ts creates the pg Pool). The assertions below pass otherwise;
-  // turn this back into `it` once that is fixed.
-  it.skip('keeps the message unacked while the database is down, then stores the state and acks', async () => {
+  // Cutting the database's connections used to crash the process with an uncaught pg 'error' from a
+  // checked-out pool client (fixed in src/backends/sql/sql-connection.ts); this test keeps it fixed.
+  it('keeps the message unacked while the database is down, then stores the state and acks', async () => {
     // Baseline through the proxy: the path works when the database is up.
     const first = await clientApp.sendTask('sqldown.add', [1, 1]);
     ids.push(first.id);

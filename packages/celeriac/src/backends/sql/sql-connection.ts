@@ -25,7 +25,10 @@ export async function openSqlConnection<DB>(url: string): Promise<SqlConnection<
     // BIGINT columns hold epoch ms: read them as numbers, not strings.
     pg.default.types.setTypeParser(20, (value: string) => Number(value));
     const pool = new pg.default.Pool({ connectionString: driverUrl, max: 10 });
-    pool.on('error', () => undefined); // idle-client errors surface on the next query instead
+    // A lost connection emits 'error' on its client, idle or checked out; without a listener Node
+    // would crash the process. The query in flight fails and the caller (the worker) retries.
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return {
       db: new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }),
       dialect: 'postgres',
