@@ -25,6 +25,7 @@ import { beatScenario } from './scenarios/beat.ts';
 import { celeriacPublishScenario } from './scenarios/celeriac-publish.ts';
 import { celeriacWorkerScenario } from './scenarios/celeriac-worker.ts';
 import { latencyScenario, pythonLatencyScenario } from './scenarios/latency.ts';
+import { poolsScenario } from './scenarios/pools.ts';
 import { pythonWorkerScenario } from './scenarios/python-worker.ts';
 import { rawScenario } from './scenarios/raw.ts';
 import { redisTransportScenario } from './scenarios/redis-transport.ts';
@@ -38,6 +39,7 @@ const SCENARIOS: readonly Scenario[] = [
   pythonLatencyScenario,
   redisTransportScenario,
   beatScenario,
+  poolsScenario,
 ];
 
 const { values: flags } = parseArgs({
@@ -122,7 +124,10 @@ for (const [index, scenario] of selected.entries()) {
     });
     figures.push(...produced);
     for (const f of produced) {
-      const value = f.kind === 'rate' ? `${Math.round(f.value)} msg/s` : `${f.value.toFixed(2)} ms`;
+      const value =
+        f.kind === 'rate'
+          ? `${Math.round(f.value)} msg/s`
+          : `${f.value.toFixed(2)} ${f.kind === 'memory' ? 'MB' : 'ms'}`;
       progress.log(`${f.label}: ${value} ${JSON.stringify(f.details ?? {})}`);
     }
   } catch (error) {

@@ -15,6 +15,8 @@ export interface WorkerRun {
   n: number;
   /** false: `bench.noop` (ignore_result); true: `bench.noop_result`, stored in Redis. */
   withResults: boolean;
+  /** Another task and its args instead of the no-op (e.g. `bench.hash`); results must be ignored. */
+  task?: { name: string; args: unknown[] };
   start(queue: string): WorkerProcess;
   details?: Record<string, number | string | boolean>;
 }
@@ -46,11 +48,13 @@ export async function measureWorkerThroughput(ctx: ScenarioContext, run: WorkerR
   const queue = ctx.uniqueName(`bench-${run.id.replace(/\./g, '-')}`);
   const runTag = newRunTag();
   const ids = Array.from({ length: n }, () => taggedId(runTag));
-  const task = withResults ? 'bench.noop_result' : 'bench.noop';
+  const task = run.task?.name ?? (withResults ? 'bench.noop_result' : 'bench.noop');
   let counter: ResultCounter | undefined;
   let worker: WorkerProcess | undefined;
   try {
-    await preloadQueue(ctx, queue, n, (i) => celeryMessage(task, ids[i]!, { ignoreResult: !withResults }));
+    await preloadQueue(ctx, queue, n, (i) =>
+      celeryMessage(task, ids[i]!, { ignoreResult: !withResults, args: run.task?.args }),
+    );
     counter = withResults ? await ResultCounter.start(ctx.settings.redisUrl, runTag, n) : undefined;
     ctx.progress.update(`starting ${run.label}`);
     worker = run.start(queue);

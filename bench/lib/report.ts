@@ -35,11 +35,14 @@ const COMPARISONS: Record<string, Comparison> = {
   'python.worker.ignore': { raw: 'raw.consume-ack' },
   'python.worker.redis': { raw: 'raw.consume-ack' },
   'celeriac.latency.p50': { python: 'python.latency.p50' },
+  'celeriac.pool.hash.threads': { python: 'python.pool.hash.prefork' },
+  'celeriac.pool.hash.processes': { python: 'python.pool.hash.prefork' },
+  'celeriac.pool.hash.async': { python: 'python.pool.hash.prefork' },
   'celeriac.latency.p99': { python: 'python.latency.p99', target: '≤ 10 ms', met: (f) => f.value <= 10 },
 };
 
 export interface ComparedFigure extends Figure {
-  unit: 'msg/s' | 'ms';
+  unit: 'msg/s' | 'ms' | 'MB';
   /** Rates: this / raw. */
   vsRaw?: number;
   /** Rates: this / Python; latencies: Python / this. Above 1 means Celeriac is ahead. */
@@ -51,6 +54,8 @@ export interface ComparedFigure extends Figure {
   /** Whether the target was met; null when a reference is missing. */
   met?: boolean | null;
 }
+
+const UNITS = { rate: 'msg/s', latency: 'ms', memory: 'MB' } as const;
 
 export function compare(figures: readonly Figure[]): ComparedFigure[] {
   const byId = new Map(figures.map((f) => [f.id, f]));
@@ -75,7 +80,7 @@ export function compare(figures: readonly Figure[]): ComparedFigure[] {
     const cpuVsPython = cpuRatio(figure, c.python);
     return {
       ...figure,
-      unit: figure.kind === 'rate' ? 'msg/s' : 'ms',
+      unit: UNITS[figure.kind],
       ...(vsRaw !== undefined ? { vsRaw } : {}),
       ...(vsPython !== undefined ? { vsPython } : {}),
       ...(cpuVsRaw !== undefined ? { cpuVsRaw } : {}),
@@ -97,7 +102,9 @@ export function markdownTable(
         f.label,
         f.kind === 'rate'
           ? `${Math.round(f.value).toLocaleString('en-US')} msg/s`
-          : `${formatMs(f.value)} ms`,
+          : f.kind === 'memory'
+            ? `${f.value.toFixed(0)} MB RSS`
+            : `${formatMs(f.value)} ms`,
         formatRatio(f.vsRaw),
         formatRatio(f.vsPython),
         typeof f.details?.cpuUsPerTask === 'number' ? String(f.details.cpuUsPerTask) : '',

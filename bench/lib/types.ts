@@ -44,8 +44,8 @@ export interface Figure {
   /** Stable key used for ratios and targets, e.g. `celeriac.worker.redis`. */
   readonly id: string;
   readonly label: string;
-  readonly kind: 'rate' | 'latency';
-  /** Messages per second for `rate`, milliseconds for `latency`. */
+  readonly kind: 'rate' | 'latency' | 'memory';
+  /** Messages per second for `rate`, milliseconds for `latency`, MB (resident) for `memory`. */
   readonly value: number;
   /** Messages the figure is based on. */
   readonly n: number;

@@ -31,9 +31,14 @@ export interface CeleriacWorkerConfig {
   hostname: string;
 }
 
-export function startCeleriacWorker(config: CeleriacWorkerConfig, profileDir?: string): WorkerProcess {
+/** `entry`: another worker script with the same IPC contract (bench/workers/pool-worker.ts). */
+export function startCeleriacWorker(
+  config: CeleriacWorkerConfig,
+  profileDir?: string,
+  entry = CELERIAC_WORKER_ENTRY,
+): WorkerProcess {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CELERIAC_WORKER_ENTRY], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, BENCH_WORKER: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -50,12 +55,24 @@ export interface PythonWorkerConfig {
   queue: string;
   concurrency: number;
   hostname: string;
+  /** The `-A` module in bench/py. (Default: `bench_app`) */
+  app?: string;
 }
 
 /** `python3 -m celery -A bench_app worker -P prefork -c N -Q queue`, the stock Celery 5.2 worker. */
 export function startPythonWorker(config: PythonWorkerConfig): WorkerProcess {
   const args = [
-    ...['-m', 'celery', '-A', 'bench_app', 'worker', '-P', 'prefork', '-c', String(config.concurrency)],
+    ...[
+      '-m',
+      'celery',
+      '-A',
+      config.app ?? 'bench_app',
+      'worker',
+      '-P',
+      'prefork',
+      '-c',
+      String(config.concurrency),
+    ],
     ...['-Q', config.queue, '-n', config.hostname, '-l', 'WARNING'],
     // The cluster chatter is off on both sides: it is not what is measured.
     ...['--without-mingle', '--without-gossip', '--without-heartbeat'],

@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import { encodeResultJson } from '../result-json.ts';
 import type { ResultMeta } from '../../result/meta.ts';
 import { isReady, READY_STATES, States } from '../../result/states.ts';
-import { isUniqueViolation } from './sql-connection.ts';
 import { RESULT_TABLE, resultMigrations, type TaskResultTable } from './sql-schema.ts';
 import {
   naiveIso,
@@ -11,6 +10,7 @@ import {
   type ResultTableAdapter,
   type SqlResultDatabase,
   type WriteTimes,
+  writeUnlessSuccess,
 } from './sql-tables.ts';
 
 /** Our own layout: one row per task with the columns the monitor filters on (sql-schema.ts). */
@@ -48,18 +48,12 @@ export const celeriacResultTable: ResultTableAdapter = {
         .where('task_id', '=', meta.task_id)
         .where('status', '<>', States.SUCCESS)
         .executeTakeFirst();
-    // SUCCESS is sticky: never overwrite it (Celery's key-value backends skip that write too).
-    if (Number((await update()).numUpdatedRows) > 0) return;
-    try {
-      await db
+    await writeUnlessSuccess(update, () =>
+      db
         .insertInto(RESULT_TABLE)
         .values({ ...row, task_id: meta.task_id, root_id: null, created_at_ms: now })
-        .execute();
-    } catch (error) {
-      // The row exists: SUCCESS already (nothing to do), or another writer inserted it just now.
-      if (!isUniqueViolation(error)) throw error;
-      await update();
-    }
+        .execute(),
+    );
   },
 
   async read(db, taskId, now) {

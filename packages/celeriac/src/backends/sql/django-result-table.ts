@@ -3,13 +3,14 @@ import { saferepr, argsRepr } from '../../protocol/repr.ts';
 import { encodeResultJson } from '../result-json.ts';
 import type { ResultMeta } from '../../result/meta.ts';
 import { READY_STATES, States } from '../../result/states.ts';
-import { isUniqueViolation, type SqlDialectName } from './sql-connection.ts';
+import type { SqlDialectName } from './sql-connection.ts';
 import {
   naiveIso,
   parseJsonColumn,
   type ResultTableAdapter,
   type SqlResultDatabase,
   type WriteTimes,
+  writeUnlessSuccess,
 } from './sql-tables.ts';
 
 const TABLE = 'django_celery_results_taskresult';
@@ -71,16 +72,12 @@ export function djangoResultTable(dialect: SqlDialectName): ResultTableAdapter {
           .where('task_id', '=', meta.task_id)
           .where('status', '<>', States.SUCCESS)
           .executeTakeFirst();
-      if (Number((await update()).numUpdatedRows) > 0) return;
-      try {
-        await db
+      await writeUnlessSuccess(update, () =>
+        db
           .insertInto(TABLE)
           .values({ ...row, task_id: meta.task_id, periodic_task_name: null, date_created: datetime(now) })
-          .execute();
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        await update();
-      }
+          .execute(),
+      );
     },
 
     async read(db, taskId) {

@@ -1,6 +1,6 @@
 import type { Kysely, MigrationProvider } from 'kysely';
 import type { ResultMeta } from '../../result/meta.ts';
-import type { SqlDialectName } from './sql-connection.ts';
+import { isUniqueViolation, type SqlDialectName } from './sql-connection.ts';
 import type { DjangoResultDatabase } from './django-result-table.ts';
 import type { ResultDatabase } from './sql-schema.ts';
 
@@ -45,4 +45,22 @@ export function parseNaiveUtc(value: string): number {
 
 export function parseJsonColumn(text: string | null): unknown {
   return text === null || text === undefined ? null : JSON.parse(text);
+}
+
+/**
+ * Writes a state without ever overwriting SUCCESS (Celery's key-value backends skip that write too):
+ * update the row unless it is SUCCESS, else insert it; a unique violation on insert means the row
+ * exists (SUCCESS already, or another writer just inserted it), so update once more.
+ */
+export async function writeUnlessSuccess(
+  update: () => Promise<{ numUpdatedRows: bigint }>,
+  insert: () => Promise<unknown>,
+): Promise<void> {
+  if (Number((await update()).numUpdatedRows) > 0) return;
+  try {
+    await insert();
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    await update();
+  }
 }
