@@ -31,6 +31,9 @@ app.conf.update(
     result_expires=600,
     worker_prefetch_multiplier=1,
     broker_connection_max_retries=3,
+    # These tests are about task messages: other suites on the shared broker broadcast remote-control
+    # commands (some malformed on purpose), which a pidbox-enabled worker would log as warnings.
+    worker_enable_remote_control=False,
 )
 
 

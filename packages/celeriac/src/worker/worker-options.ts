@@ -23,6 +23,13 @@ export interface WorkerOptions {
   mingle?: boolean;
   /** How long mingle waits for replies. (Default: 1000 ms) */
   mingleTimeoutMs?: number;
+  /** Answer remote control (`inspect`, `control`, `status`) on `<hostname>.celery.pidbox`. (Default: false; the CLI turns it on) */
+  remoteControl?: boolean;
+  /**
+   * Publish worker-online, heartbeats every 2 s and worker-offline on `celeryev`, and task events when
+   * `sendEvents` is on (what monitors and `celery events` read). (Default: false; the CLI turns it on)
+   */
+  heartbeat?: boolean;
   /**
    * Where tasks run: `async` (the event loop, for I/O), `threads` (worker threads, for CPU work),
    * `processes` (child processes, full isolation); the last two need `appModule`. (Default: `async`)
@@ -60,6 +67,8 @@ export interface ResolvedWorkerOptions {
   readonly statedb: string | undefined;
   readonly mingle: boolean;
   readonly mingleTimeoutMs: number;
+  readonly remoteControl: boolean;
+  readonly heartbeat: boolean;
   readonly pool: PoolName;
   readonly appModule: string | undefined;
   readonly maxMemoryPerChildKb: number | undefined;
@@ -136,6 +145,8 @@ export function resolveWorkerOptions(app: Celeriac, options: WorkerOptions = {})
     statedb: options.statedb || undefined,
     mingle: options.mingle ?? false,
     mingleTimeoutMs: options.mingleTimeoutMs ?? 1_000,
+    remoteControl: options.remoteControl ?? false,
+    heartbeat: options.heartbeat ?? false,
     pool,
     appModule: options.appModule,
     maxMemoryPerChildKb,

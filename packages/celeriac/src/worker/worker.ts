@@ -7,6 +7,9 @@ import { toExceptionInfo } from '../result/exceptions.ts';
 import { Task } from '../task/task.ts';
 import type { Consumer, Delivery, QueueSpec, Transport } from '../transports/transport.ts';
 import type { Logger } from '../util/logger.ts';
+import { startMailbox, type Mailbox } from '../control/mailbox.ts';
+import { LamportClock } from '../control/lamport-clock.ts';
+import { attachEvents, type WorkerEventPublisher } from '../events/worker-events.ts';
 import { Autoscaler } from './autoscaler.ts';
 import { CanvasSteps } from './canvas-steps.ts';
 import { EtaSchedule } from './eta-schedule.ts';
@@ -66,6 +69,9 @@ export class Worker implements WorkerIntrospection {
   readonly hostname: string;
   readonly options: ResolvedWorkerOptions;
   startedAt = 0;
+  /** The remote-control endpoint, with `remoteControl: true` (its `panel` takes more commands). */
+  mailbox: Mailbox | undefined;
+  private eventPublisher: WorkerEventPublisher | undefined;
   private readonly logger: Logger;
   private readonly pool: Pool;
   private readonly revokedIds = new RevokedSet();
@@ -131,6 +137,11 @@ export class Worker implements WorkerIntrospection {
       throw new Error(`worker ${this.hostname} was already started; make a new Worker`);
     this.state = 'starting';
     this.statedb?.load();
+    // One Lamport clock for events and remote control, as a Celery worker has.
+    const clock = new LamportClock();
+    // Attached before consuming, so no task runs unseen.
+    if (this.options.heartbeat)
+      this.eventPublisher = await attachEvents(this, { clock, logger: this.logger });
     const transport = await this.app.connection();
     const backend = await this.app.backend();
     this.transport = transport;
@@ -182,6 +193,10 @@ export class Worker implements WorkerIntrospection {
       { prefetch: this.currentPrefetch },
       this.onDelivery,
     );
+    if (this.options.remoteControl) {
+      this.mailbox = await startMailbox(this, transport, this.logger, { clock });
+      this.eventPublisher?.registerControl(this.mailbox.panel);
+    }
     this.logger.info(
       { hostname: this.hostname, queues: this.options.queues, concurrency: this.options.concurrency },
       `${this.hostname} ready.`,
@@ -366,6 +381,7 @@ export class Worker implements WorkerIntrospection {
     }
     this.state = 'stopping';
     this.autoscaler?.stop();
+    await this.mailbox?.stop();
     this.logger.info({ hostname: this.hostname, graceful }, graceful ? 'warm shutdown' : 'cold shutdown');
     try {
       await this.consumer?.cancel();
@@ -398,6 +414,8 @@ export class Worker implements WorkerIntrospection {
     await this.pool.close();
     this.statedb?.trySave();
     await this.app.close();
+    // Last: events of tasks that finished during the warm shutdown go out, then worker-offline.
+    await this.eventPublisher?.stop();
     this.state = 'stopped';
     this.logger.info({ hostname: this.hostname }, `${this.hostname} stopped`);
   }

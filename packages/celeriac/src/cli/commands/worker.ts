@@ -1,9 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Celeriac } from '../../app/celeriac.ts';
-import { LamportClock } from '../../control/lamport-clock.ts';
-import type { Mailbox } from '../../control/mailbox.ts';
-import type { WorkerEventPublisher } from '../../events/worker-events.ts';
+import { NO_REPLY } from '../../control/control-panel.ts';
 import { celeriacVersion } from '../../control/version.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Worker } from '../../worker/worker.ts';
@@ -25,7 +23,8 @@ interface WorkerCliOptions {
   maxMemoryPerChild?: string;
   maxTasksPerChild?: string;
   autoscale?: string;
-  mingle?: boolean;
+  withoutMingle?: boolean;
+  withoutHeartbeat?: boolean;
 }
 
 const POOLS = ['async', 'threads', 'processes'];
@@ -53,6 +52,10 @@ export function registerWorker(program: Command): void {
     .option('--max-tasks-per-child <n>', 'processes: replace a child after this many tasks')
     .option('--autoscale <max,min>', 'grow the pool up to max while tasks wait, shrink it to min when idle')
     .option('--without-mingle', 'do not sync revoked ids with other workers at start-up')
+    .option(
+      '--without-heartbeat',
+      'send no worker-online/heartbeat/offline events (monitors will not see the worker)',
+    )
     .addHelpText(
       'after',
       '\nSignals: the first SIGTERM or SIGINT starts a warm shutdown (running tasks finish, up to\n' +
@@ -96,7 +99,9 @@ async function runWorker(ctx: CliContext, opts: WorkerCliOptions): Promise<numbe
       maxTasksPerChild,
       autoscale,
       statedb: opts.statedb,
-      mingle: opts.mingle !== false,
+      mingle: opts.withoutMingle !== true,
+      remoteControl: true,
+      heartbeat: opts.withoutHeartbeat !== true,
     });
   } catch (error) {
     // The worker validates its options; a bad one is the user's to fix.
@@ -119,9 +124,6 @@ function parseAutoscale(text: string | undefined): { max: number; min: number } 
 
 /** The worker's process lifecycle: start, banner, signals, shutdown. */
 class WorkerProcess {
-  private mailbox: Mailbox | undefined;
-  private events: WorkerEventPublisher | undefined;
-  private readonly clock = new LamportClock();
   private beat: { stop(): Promise<void> } | undefined;
   private shuttingDown: Promise<void> | undefined;
   private exitCode = 0;
@@ -141,17 +143,15 @@ class WorkerProcess {
     process.on('SIGINT', onSignal);
     try {
       try {
-        await this.startEvents();
         await this.worker.start();
       } catch (error) {
         await this.worker.stop({ graceful: false }).catch(() => undefined);
-        await this.events?.stop();
         throw new CliError(`worker could not start: ${(error as Error).message}`, {
           code: 'WORKER_START',
           cause: error,
         });
       }
-      await this.startMailbox();
+      this.routeRemoteShutdown();
       if (this.withBeat) await this.startBeat();
       say(banner(this.worker));
       await this.done;
@@ -162,33 +162,13 @@ class WorkerProcess {
     }
   }
 
-  /**
-   * Remote control, unless the Worker runs its own mailbox (the lead may move it there). Our
-   * `shutdown` handler takes the same path as SIGTERM so the process exits.
-   */
-  private async startMailbox(): Promise<void> {
-    if ((this.worker as unknown as { mailbox?: unknown }).mailbox !== undefined) return;
-    const { defaultControlPanel, startMailbox } = await import('../../control/mailbox.ts');
-    const { NO_REPLY } = await import('../../control/control-panel.ts');
-    const panel = defaultControlPanel().register('shutdown', (ctx, args) => {
+  /** A remote `shutdown` takes the same path as SIGTERM, so beat stops too and the process exits. */
+  private routeRemoteShutdown(): void {
+    this.worker.mailbox?.panel.register('shutdown', (ctx, args) => {
       ctx.logger.warn(typeof args.msg === 'string' ? args.msg : 'Got shutdown from remote');
       void this.shutdown(true, 'remote shutdown');
       return NO_REPLY;
     });
-    this.events?.registerControl(panel);
-    this.mailbox = await startMailbox(this.worker, await this.app.connection(), this.logger, {
-      panel,
-      clock: this.clock,
-    });
-  }
-
-  /**
-   * worker-online/heartbeat/offline always, task events with -E or `enable_events` (§6). Attached
-   * before `worker.start()` so no task runs unseen; the mailbox shares its Lamport clock.
-   */
-  private async startEvents(): Promise<void> {
-    const { attachEvents } = await import('../../events/worker-events.ts');
-    this.events = await attachEvents(this.worker, { clock: this.clock, logger: this.logger });
   }
 
   private async startBeat(): Promise<void> {
@@ -213,10 +193,7 @@ class WorkerProcess {
     this.shuttingDown ??= (async () => {
       this.logger.debug({ reason }, 'worker: shutting down');
       await this.beat?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'beat stop failed'));
-      await this.mailbox?.stop();
       await this.worker.stop({ graceful });
-      // After the worker: events of tasks finishing in the warm shutdown still go out, then worker-offline.
-      await this.events?.stop();
     })()
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'worker: shutdown failed');
