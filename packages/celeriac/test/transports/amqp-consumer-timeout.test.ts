@@ -1,3 +1,4 @@
+import { lockBrokerSettings } from '../helpers/broker-settings-lock.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AmqpTransport } from '../../src/transports/amqp/amqp-transport.ts';
 import type { Delivery } from '../../src/transports/transport.ts';
@@ -43,7 +44,10 @@ await describeWith(['rabbitmq'], 'AMQP transport: consumer_timeout (celery#6760)
     return { queue: uniqueName(prefix), transport, lines };
   }
 
+  let unlock: (() => void) | undefined;
+
   beforeAll(async () => {
+    unlock = await lockBrokerSettings();
     restore = await swapRabbitEnv({
       consumer_timeout: String(CONSUMER_TIMEOUT_MS),
       channel_tick_interval: '250',
@@ -68,6 +72,7 @@ await describeWith(['rabbitmq'], 'AMQP transport: consumer_timeout (celery#6760)
 
   afterAll(async () => {
     if (restore) await swapRabbitEnv(restore);
+    unlock?.();
     for (const { transport, queue } of [holder, parker]) {
       await transport.deleteQueue(queue).catch(() => undefined);
       await transport.close();

@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
+import { lockBrokerSettings } from '../helpers/broker-settings-lock.ts';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { Celeriac } from '../../src/app/celeriac.ts';
 import type { CeleriacOptions } from '../../src/app/config.ts';
@@ -54,8 +55,10 @@ afterEach(stopAll);
 
 await describeWith(['rabbitmq'], 'worker ETAs on RabbitMQ with a short consumer_timeout', () => {
   let restore = '';
+  let unlock: (() => void) | undefined;
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    unlock = await lockBrokerSettings();
     // The timeout is checked on the channel tick (60 s by default), so both are lowered; the old
     // values are read first and put back in afterAll, since others share this RabbitMQ.
     const old = rabbitEval(
@@ -72,6 +75,7 @@ await describeWith(['rabbitmq'], 'worker ETAs on RabbitMQ with a short consumer_
 
   afterAll(async () => {
     if (restore) rabbitEval(restore);
+    unlock?.();
     const connection = await amqplib.connect(SERVICES.rabbitmq.url);
     const channel = await connection.createChannel();
     for (const bucket of [1000, 2000]) {
