@@ -7,6 +7,7 @@
 import { Celeriac } from '../../packages/celeriac/src/index.ts';
 import { Worker } from '../../packages/celeriac/src/worker/worker.ts';
 import type { CeleriacWorkerConfig } from '../lib/workers.ts';
+import { runWorkerChild } from './worker-child.ts';
 
 const config = JSON.parse(process.env.BENCH_WORKER ?? 'null') as CeleriacWorkerConfig | null;
 if (!config) throw new Error('BENCH_WORKER is not set: this file is started by bench/lib/workers.ts');
@@ -34,20 +35,4 @@ const worker = new Worker(app, {
   prefetchMultiplier: config.prefetchMultiplier,
 });
 
-let stopping = false;
-async function shutdown(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await worker.stop();
-  await app.close();
-  // Exiting (rather than waiting for the loop to empty) also flushes a --cpu-prof profile.
-  process.exit(0);
-}
-process.on('message', (message: { type?: string }) => {
-  if (message?.type === 'stop') void shutdown();
-});
-process.on('SIGTERM', () => void shutdown());
-process.on('disconnect', () => void shutdown());
-
-await worker.start();
-process.send?.({ type: 'ready' });
+await runWorkerChild(worker, app);

@@ -9,6 +9,7 @@ import { Worker } from '../../packages/celeriac/src/worker/worker.ts';
 import type { PoolName } from '../../packages/celeriac/src/worker/worker-options.ts';
 import type { CeleriacWorkerConfig } from '../lib/workers.ts';
 import { app } from './pool-tasks.ts';
+import { runWorkerChild } from './worker-child.ts';
 
 export interface PoolWorkerConfig extends CeleriacWorkerConfig {
   pool: PoolName;
@@ -26,19 +27,4 @@ const worker = new Worker(app, {
   appModule: fileURLToPath(new URL('./pool-tasks.ts', import.meta.url)),
 });
 
-let stopping = false;
-async function shutdown(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await worker.stop();
-  await app.close();
-  process.exit(0);
-}
-process.on('message', (message: { type?: string }) => {
-  if (message?.type === 'stop') void shutdown();
-});
-process.on('SIGTERM', () => void shutdown());
-process.on('disconnect', () => void shutdown());
-
-await worker.start();
-process.send?.({ type: 'ready' });
+await runWorkerChild(worker, app);

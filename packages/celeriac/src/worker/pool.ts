@@ -1,6 +1,15 @@
 import type { BoundTaskFunction, TaskFunction } from '../task/task.ts';
 import type { Request, RequestContext } from './request.ts';
 
+/** A threads or processes pool cannot run: no app module, or the module fails to load in a thread or child. */
+export class PoolError extends Error {
+  readonly code = 'POOL';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PoolError';
+  }
+}
+
 /**
  * Where task functions run. The worker keeps the bookkeeping (slots, acks, results, retries);
  * a pool only calls the function. `async` calls it on the event loop; a `threads` or `processes`

@@ -4,7 +4,8 @@ import { WorkerLostError } from '../task/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { Pool } from './pool.ts';
 import type { Request, RequestContext } from './request.ts';
-import { contextData, ThreadPoolError } from './thread-pool.ts';
+import { PoolError } from './pool.ts';
+import { contextData } from './thread-pool.ts';
 import { deserializeError, serializeError, type ThreadCall, type ThreadOutcome } from './thread-protocol.ts';
 
 export interface ProcessPoolOptions {
@@ -53,7 +54,7 @@ export class ProcessPool implements Pool {
     private readonly options: ProcessPoolOptions,
   ) {
     if (!options.appModule)
-      throw new ThreadPoolError(
+      throw new PoolError(
         'the processes pool needs the task module (-A / appModule) to load it in each child',
       );
   }
@@ -73,7 +74,7 @@ export class ProcessPool implements Pool {
             : undefined;
       if (message !== undefined) {
         await this.close();
-        throw new ThreadPoolError(message);
+        throw new PoolError(message);
       }
     }
   }

@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { WorkerLostError } from '../task/errors.ts';
 import type { Logger } from '../util/logger.ts';
-import type { Pool } from './pool.ts';
+import { PoolError, type Pool } from './pool.ts';
 import type { Request, RequestContext } from './request.ts';
 import {
   deserializeError,
@@ -11,15 +11,6 @@ import {
   type ThreadContextData,
   type ThreadOutcome,
 } from './thread-protocol.ts';
-
-/** The threads pool cannot run: no app module, or the module fails to load in a thread. */
-export class ThreadPoolError extends Error {
-  readonly code = 'THREAD_POOL';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ThreadPoolError';
-  }
-}
 
 export interface ThreadPoolOptions {
   /** The module that registers the tasks (the CLI's `-A`), loaded once in each thread. */
@@ -45,7 +36,7 @@ export class ThreadPool implements Pool {
     private readonly options: ThreadPoolOptions,
   ) {
     if (!options.appModule)
-      throw new ThreadPoolError(
+      throw new PoolError(
         'the threads pool needs the task module (-A / appModule) to load it in each thread',
       );
   }
@@ -68,19 +59,19 @@ export class ThreadPool implements Pool {
       outcome = (await this.piscina.run({ kind: 'load' } satisfies ThreadCall)) as ThreadOutcome;
     } catch (error) {
       await this.close();
-      throw new ThreadPoolError(`a worker thread could not start: ${(error as Error).message}`, {
+      throw new PoolError(`a worker thread could not start: ${(error as Error).message}`, {
         cause: error,
       });
     }
     if (outcome.kind === 'error') {
       await this.close();
-      throw new ThreadPoolError(outcome.error.message, { cause: deserializeError(outcome.error) });
+      throw new PoolError(outcome.error.message, { cause: deserializeError(outcome.error) });
     }
   }
 
   call(request: Request, ctx: RequestContext | undefined, args: unknown[]): Promise<unknown> {
     const piscina = this.piscina;
-    if (!piscina) return Promise.reject(new ThreadPoolError('the threads pool is not started'));
+    if (!piscina) return Promise.reject(new PoolError('the threads pool is not started'));
     const abort = new AbortController();
     this.aborts.set(request, abort);
     const { port1, port2 } = new MessageChannel();
