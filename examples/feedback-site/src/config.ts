@@ -35,8 +35,19 @@ export interface SiteConfig {
   /** `SMTP_RETRY_BACKOFF` / `SMTP_RETRY_BACKOFF_MAX`: seconds, base and cap of the retry back-off. (Default: 2, 300) */
   readonly smtpRetryBackoff: number;
   readonly smtpRetryBackoffMax: number;
-  /** `MONITOR_URL`: where `celeriac monitor` will answer (Flower's place). (Default: http://127.0.0.1:5555) */
+  /**
+   * `MONITOR_URL`: where the site links to `celeriac monitor` in distributed mode (Flower's place);
+   * embedded mode serves the monitor itself at `/monitor`. (Default: http://127.0.0.1:5555)
+   */
   readonly monitorUrl: string;
+  /**
+   * `MONITOR_USER` / `MONITOR_PASSWORD`: the monitor's log-in. Both unset: no log-in, allowed only
+   * while the site listens on a loopback address (and logged loudly).
+   */
+  readonly monitorUser: string | undefined;
+  readonly monitorPassword: string | undefined;
+  /** `MONITOR_DB`: the monitor's task history. (Default: `sqlite:///<site>/.data/monitor.db`) */
+  readonly monitorDb: string;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -64,6 +75,12 @@ const envSchema = z.object({
   SMTP_RETRY_BACKOFF: z.coerce.number().positive().default(2),
   SMTP_RETRY_BACKOFF_MAX: z.coerce.number().positive().default(300),
   MONITOR_URL: z.url().default('http://127.0.0.1:5555'),
+  MONITOR_USER: z.string().max(200).optional(),
+  MONITOR_PASSWORD: z.string().max(1000).optional(),
+  MONITOR_DB: z
+    .string()
+    .regex(/^sqlite:\/\//, 'the monitor keeps its history in SQLite: sqlite:///path.db')
+    .optional(),
 });
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -79,6 +96,9 @@ export function loadConfig(
     throw new Error(`feedback-site: bad environment: ${issues}`);
   }
   const e = parsed.data;
+  if ((e.MONITOR_USER === undefined) !== (e.MONITOR_PASSWORD === undefined)) {
+    throw new Error('feedback-site: bad environment: set both MONITOR_USER and MONITOR_PASSWORD, or neither');
+  }
   const dataDir = join(SITE_DIR, '.data');
   const [max, window] = e.FEEDBACK_RATE_LIMIT.split('/') as [string, string];
   const [, amount, unit] = /^(\d+)(ms|s|m|h)$/.exec(window)!;
@@ -97,6 +117,9 @@ export function loadConfig(
     smtpRetryBackoff: e.SMTP_RETRY_BACKOFF,
     smtpRetryBackoffMax: e.SMTP_RETRY_BACKOFF_MAX,
     monitorUrl: e.MONITOR_URL,
+    monitorUser: e.MONITOR_USER,
+    monitorPassword: e.MONITOR_PASSWORD,
+    monitorDb: e.MONITOR_DB ?? `sqlite://${join(dataDir, 'monitor.db')}`,
     ...overrides,
   };
   return Object.freeze(config);

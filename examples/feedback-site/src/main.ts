@@ -25,7 +25,7 @@ const site = await startEmbedded(config, logger).catch((error: NodeJS.ErrnoExcep
 
 const lines = [
   '',
-  'Celeriac feedback site (embedded mode: site + worker + beat + SMTP catcher in one process)',
+  'Celeriac feedback site (embedded mode: site + worker + beat + monitor + SMTP catcher in one process)',
   `  Site:     ${site.url}/`,
   `  Add:      ${site.url}/add`,
   `  Feedback: ${site.url}/feedback`,
@@ -33,9 +33,10 @@ const lines = [
   site.catcher
     ? `  Outbox:   ${site.url}/outbox   (SMTP catcher on smtp://127.0.0.1:${site.catcher.listeningPort})`
     : `  Email:    through SMTP_URL`,
-  `  Monitor:  ${site.config.monitorUrl}   (comes with \`celeriac monitor\`)`,
+  `  Monitor:  ${site.monitorUrl}   (${site.monitor.login ? 'log in as MONITOR_USER' : 'NO LOG-IN: loopback only; set MONITOR_USER and MONITOR_PASSWORD'})`,
   `  Broker:   ${site.config.brokerUrl}   Results: ${site.config.resultBackend}`,
   `  Beat:     tasks.add(14, 15) every ${site.config.beatAddEvery}   (schedule: ${site.beat.store.description})`,
+  `  Periodic: ${site.monitorUrl}/periodic   (add and edit periodic tasks; beat picks them up within 5 s)`,
   '',
   'Ctrl-C stops.',
   '',

@@ -20,8 +20,9 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * Distributed mode for real: `npm run dev:distributed` runs `celeriac worker`, `celeriac beat` and the
- * site as separate processes on RabbitMQ, with results in PostgreSQL (a database of its own here).
+ * Distributed mode for real: `npm run dev:distributed` runs `celeriac worker`, `celeriac beat`,
+ * `celeriac monitor` and the site as separate processes on RabbitMQ, with results and the periodic
+ * tasks in PostgreSQL (a database of its own here).
  */
 await describeWith(['rabbitmq', 'postgres'], 'feedback site, distributed (RabbitMQ + PostgreSQL)', () => {
   const queue = uniqueName('feedback-site');
@@ -30,14 +31,16 @@ await describeWith(['rabbitmq', 'postgres'], 'feedback site, distributed (Rabbit
   let child: ChildProcess | undefined;
   let output = '';
   let url = '';
+  let monitorUrl = '';
 
   beforeAll(async () => {
     const admin = new pg.Client({ connectionString: SERVICES.postgres.url });
     await admin.connect();
     await admin.query(`create database ${database}`);
     await admin.end();
-    const [port, smtpPort] = [await freePort(), await freePort()];
+    const [port, smtpPort, monitorPort] = [await freePort(), await freePort(), await freePort()];
     url = `http://127.0.0.1:${port}`;
+    monitorUrl = `http://127.0.0.1:${monitorPort}`;
     const tsx = createRequire(import.meta.url).resolve('tsx/cli');
     child = spawn(process.execPath, [tsx, join(SITE_DIR, 'src', 'dev-distributed.ts')], {
       cwd: SITE_DIR,
@@ -52,6 +55,11 @@ await describeWith(['rabbitmq', 'postgres'], 'feedback site, distributed (Rabbit
         SMTP_CATCHER_PORT: String(smtpPort),
         BEAT_ADD_EVERY: '1s',
         BEAT_SCHEDULE_FILE: join(dir, 'beat.json'),
+        MONITOR_URL: monitorUrl,
+        MONITOR_DB: `sqlite://${join(dir, 'monitor.db')}`,
+        MONITOR_USER: '',
+        MONITOR_PASSWORD: '',
+        CELERIAC_MONITOR_USER: '',
         SMTP_URL: '',
       },
     });
@@ -59,11 +67,10 @@ await describeWith(['rabbitmq', 'postgres'], 'feedback site, distributed (Rabbit
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     await eventually(async () => {
       if (child!.exitCode !== null) throw new Error(`dev:distributed exited:\n${output}`);
-      const up = await fetch(url + '/').then(
-        (r) => r.ok,
-        () => false,
-      );
-      return (up && /feedback@\S+ ready/.test(output)) || undefined;
+      const ok = (r: Response) => r.ok;
+      const up = await fetch(url + '/').then(ok, () => false);
+      const monitorUp = await fetch(monitorUrl + '/api/workers').then(ok, () => false);
+      return (up && monitorUp && /feedback@\S+ ready/.test(output)) || undefined;
     }, 45_000);
   }, 60_000);
 
@@ -118,5 +125,45 @@ await describeWith(['rabbitmq', 'postgres'], 'feedback site, distributed (Rabbit
       return html.includes('[14,15]') && html.includes('>29<') ? html : undefined;
     });
     expect(rows).toContain('tasks.add');
+  });
+
+  it('shows the worker process online in the monitor process', async () => {
+    const worker = await eventually(async () => {
+      const workers = (await (await fetch(`${monitorUrl}/api/workers`)).json()) as Record<
+        string,
+        { hostname: string; online: boolean }
+      >;
+      return Object.values(workers).find((w) => w.hostname.startsWith('feedback@') && w.online);
+    }, 15_000);
+    expect(worker.online).toBe(true);
+  });
+
+  it('runs a periodic task created on the monitor page from PostgreSQL, and lists the code one there', async () => {
+    const list = await (await fetch(`${monitorUrl}/periodic`)).text();
+    expect(list).toContain('data-periodic="scheduled_task"');
+    // The monitor runs without log-in on loopback here; its forms still need its CSRF token and our Origin.
+    const { token } = (await (await fetch(`${monitorUrl}/api/csrf`)).json()) as { token: string };
+    const created = await fetch(`${monitorUrl}/periodic`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { origin: monitorUrl },
+      body: new URLSearchParams({
+        _csrf: token,
+        name: 'dist-add-7-8',
+        task: 'tasks.add',
+        schedule_type: 'interval',
+        every: '1',
+        period: 'seconds',
+        args: '[7, 8]',
+        kwargs: '{}',
+        enabled: 'on',
+      }),
+    });
+    expect(created.status).toBe(303);
+    const row = await eventually(async () => {
+      const html = await (await fetch(`${url}/tasks?fragment=rows`)).text();
+      return html.split('<tr').find((r) => r.includes('[7,8]') && /data-result>\s*15\s*</.test(r));
+    }, 20_000);
+    expect(row).toContain('tasks.add');
   });
 });

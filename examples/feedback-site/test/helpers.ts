@@ -38,8 +38,8 @@ export interface TestSite {
 }
 
 /**
- * An embedded site on free ports, with its own in-memory broker, SQLite file, beat state and
- * SMTP catcher; retries every ≤1 s so an SMTP outage test stays short.
+ * An embedded site on free ports, with its own in-memory broker, SQLite files (results, schedule,
+ * monitor history) and SMTP catcher; retries every ≤1 s so an SMTP outage test stays short.
  */
 export async function startTestSite(overrides: Partial<SiteConfig> = {}): Promise<TestSite> {
   const dir = mkdtempSync(join(tmpdir(), 'feedback-site-'));
@@ -49,6 +49,7 @@ export async function startTestSite(overrides: Partial<SiteConfig> = {}): Promis
       brokerUrl: `memory://feedback-${randomUUID()}`,
       resultBackend: `sqlite://${join(dir, 'results.db')}`,
       beatScheduleFile: join(dir, 'beat.json'),
+      monitorDb: `sqlite://${join(dir, 'monitor.db')}`,
       port: 0,
       smtpCatcherPort: 0,
       smtpRetryBackoff: 1,

@@ -90,7 +90,9 @@ export function page(opts: { title: string; path: string; body: Html; monitorUrl
                 ([href, label]) =>
                   html`<a href="${href}" ${current(href) ? raw('aria-current="page"') : ''}>${label}</a>`,
               )}
-              <a href="${opts.monitorUrl}" title="celeriac monitor (coming)">Monitor ↗</a>
+              <a href="${opts.monitorUrl}" title="workers, tasks and periodic tasks (Flower's place)"
+                >Monitor</a
+              >
             </nav>
           </div>
         </header>

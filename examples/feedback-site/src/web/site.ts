@@ -77,13 +77,22 @@ export function createSite(deps: SiteDeps): Site {
               <p>
                 Beat sends <code>tasks.add(14, 15)</code> every <strong>${every}</strong>
                 ${deps.beat ? html`(in this process${next ? html`, next at ${next.toISOString()}` : ''})` : '(run `celeriac beat`)'}.
+                Add more, or change this one, on the monitor's
+                <a href="${deps.config.monitorUrl.replace(/\/+$/, '')}/periodic">Periodic tasks</a> page.
               </p>
             </section>
             <section class="card">
               <h2><a href="${deps.config.monitorUrl}">Monitor</a></h2>
               <p>
-                Flower's place: <code>celeriac monitor</code> at ${deps.config.monitorUrl}.
-                <span class="muted">It comes with the monitor; the link works once it exists.</span>
+                Flower's place: the worker online, every task live, and the periodic tasks beat sends,
+                editable (the seed's admin panel).
+                ${
+                  deps.mode === 'embedded'
+                    ? html`<span class="muted">Served by this process.</span>`
+                    : html`<span class="muted"
+                        ><code>celeriac monitor</code> at ${deps.config.monitorUrl}.</span
+                      >`
+                }
               </p>
             </section>
           </div>`,
