@@ -334,9 +334,14 @@ export class Beat {
   }
 
   private sendOptions(entry: BeatEntry): ApplyOptions {
-    const options: ApplyOptions = { ...entry.options };
-    if (entry.expireSeconds !== undefined) options.expires = entry.expireSeconds;
-    else if (entry.expiresAtMs !== undefined) options.expires = new Date(entry.expiresAtMs);
-    return options;
+    return entrySendOptions(entry);
   }
+}
+
+/** The options beat sends an entry's task with (the monitor's "run now" sends the same). */
+export function entrySendOptions(entry: BeatEntry): ApplyOptions {
+  const options: ApplyOptions = { ...entry.options };
+  if (entry.expireSeconds !== undefined) options.expires = entry.expireSeconds;
+  else if (entry.expiresAtMs !== undefined) options.expires = new Date(entry.expiresAtMs);
+  return options;
 }

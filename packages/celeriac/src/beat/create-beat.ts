@@ -4,6 +4,7 @@ import { Beat } from './beat.ts';
 import { BeatEntryError } from './errors.ts';
 import type { BeatLease } from './lease/lease.ts';
 import { ConfigFileStore } from './stores/config-file-store.ts';
+import type { SqlScheduleStore } from './stores/sql/sql-schedule-store.ts';
 import type { ScheduleStore } from './stores/store.ts';
 
 export interface BeatSetup {
@@ -24,42 +25,52 @@ export interface BeatSetup {
 
 const SQL_URL = /^(postgres|postgresql|mysql|mariadb|sqlite):/i;
 
-/** Builds a Beat from command-line style settings (`celeriac beat`, `worker -B`). */
-export async function createBeat(app: Celeriac, setup: BeatSetup = {}): Promise<Beat> {
+/**
+ * Opens the store a scheduler name stands for (`celeriac beat -S`, `celeriac monitor -S`):
+ * `file` reads the app's `beatSchedule`; `db` and `django` connect to `setup.dbUrl`, else env
+ * CELERIAC_BEAT_DB_URL, else the app's backend when it is SQL.
+ */
+export async function openScheduleStore(
+  app: Celeriac,
+  setup: Pick<BeatSetup, 'scheduler' | 'scheduleFile' | 'dbUrl' | 'logger'> = {},
+): Promise<ScheduleStore> {
   const logger = setup.logger ?? app.logger;
   const scheduler = setup.scheduler ?? 'file';
-  let store: ScheduleStore;
-  let lease: BeatLease | undefined;
   if (scheduler === 'file') {
-    store = new ConfigFileStore({
+    return new ConfigFileStore({
       entries: app.conf.beatSchedule,
       file: setup.scheduleFile ?? app.conf.beatScheduleFilename,
       timezone: app.conf.timezone,
     });
-  } else if (scheduler === 'db' || scheduler === 'django') {
-    const backend = app.conf.backend?.replace(/^db\+/, '');
-    const url =
-      setup.dbUrl ??
-      process.env.CELERIAC_BEAT_DB_URL ??
-      (backend && SQL_URL.test(backend) ? backend : undefined);
-    if (!url) {
-      throw new BeatEntryError(
-        `the ${scheduler} scheduler needs a database: pass --db-url (postgresql://, mysql://, sqlite:///path.db) or set CELERIAC_BEAT_DB_URL`,
-      );
-    }
-    if (scheduler === 'db') {
-      const { SqlScheduleStore } = await import('./stores/sql/sql-schedule-store.ts');
-      const sqlStore = new SqlScheduleStore({ url, timezone: app.conf.timezone, logger });
-      store = sqlStore;
-      if (!setup.leaseUrl) lease = sqlStore.lease({ leaseMs: setup.leaseMs });
-    } else {
-      const { DjangoScheduleStore } = await import('./stores/django/django-schedule-store.ts');
-      const djangoStore = new DjangoScheduleStore({ url, timezone: app.conf.timezone, logger });
-      store = djangoStore;
-    }
-  } else {
-    throw new BeatEntryError(`unknown scheduler ${JSON.stringify(scheduler)}: use file, db or django`);
   }
+  if (scheduler !== 'db' && scheduler !== 'django')
+    throw new BeatEntryError(`unknown scheduler ${JSON.stringify(scheduler)}: use file, db or django`);
+  const backend = app.conf.backend?.replace(/^db\+/, '');
+  const url =
+    setup.dbUrl ??
+    process.env.CELERIAC_BEAT_DB_URL ??
+    (backend && SQL_URL.test(backend) ? backend : undefined);
+  if (!url) {
+    throw new BeatEntryError(
+      `the ${scheduler} scheduler needs a database: pass --db-url (postgresql://, mysql://, sqlite:///path.db) or set CELERIAC_BEAT_DB_URL`,
+    );
+  }
+  if (scheduler === 'db') {
+    const { SqlScheduleStore } = await import('./stores/sql/sql-schedule-store.ts');
+    return new SqlScheduleStore({ url, timezone: app.conf.timezone, logger });
+  }
+  const { DjangoScheduleStore } = await import('./stores/django/django-schedule-store.ts');
+  return new DjangoScheduleStore({ url, timezone: app.conf.timezone, logger });
+}
+
+/** Builds a Beat from command-line style settings (`celeriac beat`, `worker -B`). */
+export async function createBeat(app: Celeriac, setup: BeatSetup = {}): Promise<Beat> {
+  const logger = setup.logger ?? app.logger;
+  const store = await openScheduleStore(app, setup);
+  let lease: BeatLease | undefined;
+  // The db scheduler leases in its own database unless a Redis lease is asked for.
+  if (!setup.leaseUrl && setup.scheduler === 'db')
+    lease = (store as SqlScheduleStore).lease({ leaseMs: setup.leaseMs });
   if (setup.leaseUrl) {
     const { RedisLease } = await import('./lease/redis-lease.ts');
     lease = new RedisLease({ redis: setup.leaseUrl, leaseMs: setup.leaseMs });

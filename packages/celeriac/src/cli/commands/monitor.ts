@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import type { Celeriac } from '../../app/celeriac.ts';
+import type { BeatSetup } from '../../beat/create-beat.ts';
+import type { ScheduleStore } from '../../beat/stores/store.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -15,6 +18,9 @@ interface MonitorCliOptions {
   user?: string;
   insecureNoAuth?: boolean;
   publicMetrics?: boolean;
+  scheduler?: string;
+  dbUrl?: string;
+  brokerApi?: string;
 }
 
 /**
@@ -39,6 +45,18 @@ export function registerMonitor(program: Command): void {
       'serve /metrics without log-in (for a Prometheus scraper on a private network)',
     )
     .option('--insecure-no-auth', 'turn log-in off; allowed on localhost only, for development')
+    .option(
+      '--broker-api <url>',
+      'RabbitMQ management API for the Queues page, e.g. http://guest:guest@localhost:15672/api/ (as Flower)',
+    )
+    .option(
+      '-S, --scheduler <name>',
+      'beat’s schedule store for the Periodic tasks page: db (beat’s SQL tables, editable), django (django-celery-beat’s, read-only), file (the app’s beatSchedule, read-only)',
+    )
+    .option(
+      '--db-url <url>',
+      'db/django scheduler: postgresql://, mysql:// or sqlite:///path.db (default: CELERIAC_BEAT_DB_URL, else an SQL result backend)',
+    )
     .addHelpText(
       'after',
       '\nEnvironment: CELERIAC_MONITOR_USER, CELERIAC_MONITOR_PASSWORD (plain or an scrypt hash), CELERIAC_MONITOR_TOKEN (API bearer token, 16+ characters).',
@@ -47,6 +65,7 @@ export function registerMonitor(program: Command): void {
   examples(cmd, [
     'CELERIAC_MONITOR_USER=admin CELERIAC_MONITOR_PASSWORD=… celeriac -A tasks.ts monitor --port 5555',
     'celeriac -b amqp://guest:guest@localhost// monitor --insecure-no-auth',
+    'celeriac -A tasks.ts monitor -S db --db-url postgresql://postgres@localhost/app   # edit periodic tasks',
   ]);
 }
 
@@ -74,18 +93,22 @@ async function runMonitor(ctx: CliContext, opts: MonitorCliOptions): Promise<num
     throw new UsageError((error as Error).message);
   }
   const app = await ctx.app({ oneShot: false });
+  const schedules = await openSchedules(app, opts, ctx);
   let served;
   try {
     served = await lib.serveMonitor(app, {
+      schedules,
       port,
       host: opts.address,
       auth,
       publicMetrics: opts.publicMetrics === true,
+      ...(opts.brokerApi && { brokerApi: opts.brokerApi }),
       maxTasks,
       history: { url: opts.db, retentionMs },
       logger: ctx.logger,
     });
   } catch (error) {
+    await schedules?.close().catch(() => undefined);
     if (error instanceof lib.MonitorConfigError || error instanceof lib.HistoryConfigError)
       throw new UsageError(error.message);
     throw error;
@@ -102,5 +125,41 @@ async function runMonitor(ctx: CliContext, opts: MonitorCliOptions): Promise<num
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await served.close();
+    await schedules?.close();
   }
+}
+
+/** Beat's store for the Periodic tasks page, opened by the same code as `celeriac beat -S`. */
+async function openSchedules(
+  app: Celeriac,
+  opts: MonitorCliOptions,
+  ctx: CliContext,
+): Promise<ScheduleStore | undefined> {
+  if (opts.scheduler === undefined) {
+    if (opts.dbUrl !== undefined) throw new UsageError('--db-url needs -S db or -S django');
+    return undefined;
+  }
+  if (!['db', 'django', 'file'].includes(opts.scheduler))
+    throw new UsageError(
+      `-S/--scheduler must be one of db, django, file, got ${JSON.stringify(opts.scheduler)}`,
+    );
+  const { openScheduleStore } = await import('../../beat/create-beat.ts');
+  let store: ScheduleStore;
+  try {
+    store = await openScheduleStore(app, {
+      scheduler: opts.scheduler as BeatSetup['scheduler'],
+      dbUrl: opts.dbUrl,
+      logger: ctx.logger,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  // Fail at start, not on the first page view, when the database cannot be reached.
+  try {
+    await store.load();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new UsageError(`cannot read the schedule store ${store.description}: ${(error as Error).message}`);
+  }
+  return store;
 }
