@@ -21,4 +21,19 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The monitor's browser bundle: DOM globals, and none of Node's (they would not exist there).
+    files: ['packages/monitor/client/**/*.ts'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        CSS: 'readonly',
+        process: 'off',
+        Buffer: 'off',
+      },
+    },
+    rules: { 'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname'] },
+  },
 );

@@ -13,6 +13,7 @@ export {
   MonitorConfigError,
   type MonitorAppOptions,
   type MonitorAuthOptions,
+  type HomeLink,
 } from './server/app.ts';
 export { hashPassword, verifyPassword, isPasswordHash } from './server/auth.ts';
 export { MonitorHttpError } from './server/errors.ts';
@@ -27,3 +28,11 @@ export type { WorkerRecord } from './state/worker-state.ts';
 export { queryTasks, type TaskQuery, type TaskPage } from './state/task-query.ts';
 export { TaskHistory, HistoryConfigError, type TaskHistoryOptions } from './history/task-history.ts';
 export { serveMonitor, authFromEnv, type ServeMonitorOptions } from './serve.ts';
+export { type EditableScheduleStore, isEditable } from './periodic/editable-store.ts';
+export {
+  PeriodicTasks,
+  ReadOnlyScheduleError,
+  type PeriodicTaskView,
+  type SaveResult,
+} from './periodic/periodic-tasks.ts';
+export { PERIODIC_FIELDS, type PeriodicFields, type FieldErrors } from './periodic/periodic-fields.ts';

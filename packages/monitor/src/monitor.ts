@@ -1,6 +1,7 @@
-import { ControlClient, EventReceiver, type Celeriac } from 'celeriac';
+import { ControlClient, EventReceiver, type Celeriac, type ScheduleStore } from 'celeriac';
 import { TaskHistory, type TaskHistoryOptions } from './history/task-history.ts';
 import { MonitorMetrics } from './server/metrics.ts';
+import { BrokerStatus } from './server/status-broker.ts';
 import { ClusterState, MalformedEventError } from './state/cluster-state.ts';
 
 type Logger = Celeriac['logger'];
@@ -16,6 +17,13 @@ export interface MonitorOptions {
   inspectTimeoutMs?: number;
   /** (Default: `app.logger`) */
   logger?: Logger;
+  /** RabbitMQ management API for the Queues page's rates (Flower's `--broker-api`). */
+  brokerApi?: string;
+  /**
+   * Beat's schedule store, for the Periodic tasks page: an `EditableScheduleStore` such as
+   * `SqlScheduleStore` is editable, any other `ScheduleStore` is shown read-only. The caller closes it.
+   */
+  schedules?: ScheduleStore;
 }
 
 /** What `inspect` said about one worker, the last time we asked. */
@@ -53,7 +61,13 @@ export class Monitor {
   readonly history: TaskHistory | undefined;
   readonly control: ControlClient;
   readonly logger: Logger;
+  /** `options.brokerApi`. */
+  readonly brokerApi: string | undefined;
+  /** Beat's schedule store (`options.schedules`), if any. */
+  readonly schedules: ScheduleStore | undefined;
   readonly inspections = new Map<string, WorkerInspection>();
+  /** The broker connection as the transport reports it (banner, /api/status, /metrics). */
+  readonly broker = new BrokerStatus();
   private receiver: EventReceiver | undefined;
   private enableTimer: NodeJS.Timeout | undefined;
   private started = false;
@@ -64,8 +78,11 @@ export class Monitor {
     private readonly options: MonitorOptions = {},
   ) {
     this.logger = options.logger ?? app.logger;
+    this.brokerApi = options.brokerApi;
+    this.schedules = options.schedules;
     this.state = new ClusterState({ maxTasks: options.maxTasks });
     this.metrics = new MonitorMetrics(this.state);
+    this.broker.registerMetrics(this.metrics.registry);
     this.control = new ControlClient(app);
     if (options.history !== false) {
       this.history = new TaskHistory({
@@ -90,6 +107,7 @@ export class Monitor {
       for (const task of tasks) this.state.restoreTask(task);
       this.logger.info(`monitor: loaded ${tasks.length} tasks from history`);
     }
+    this.broker.attach(await this.app.connection());
     const receiver = new EventReceiver(this.app, { logger: this.logger });
     receiver.on('*', (event) => this.onEvent(event));
     await receiver.start();
@@ -118,6 +136,11 @@ export class Monitor {
         );
       }
     }
+  }
+
+  /** The event receiver's message counts (malformed bodies included), once started. */
+  get eventCounts(): EventReceiver['counts'] | undefined {
+    return this.receiver?.counts;
   }
 
   /** How long remote-control calls wait for replies. */
@@ -155,6 +178,7 @@ export class Monitor {
     clearInterval(this.enableTimer);
     await this.receiver?.stop();
     this.receiver = undefined;
+    this.broker.stop();
     await this.control.close();
     await this.history?.close();
     this.started = false;

@@ -3,7 +3,6 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import type { Monitor } from '../monitor.ts';
 import { errorPage, loginPage, type PageContext } from '../ui/layout.ts';
-import { MONITOR_CSS, MONITOR_JS } from '../ui/static.ts';
 import { registerApi } from './api.ts';
 import {
   isPasswordHash,
@@ -17,7 +16,17 @@ import {
 import { MonitorHttpError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerPages } from './pages.ts';
+import { registerPeriodicApi } from './periodic-api.ts';
+import { registerPeriodicPages } from './periodic-pages.ts';
+import { registerQueuesApi } from './queues-api.ts';
+import { registerQueuesPages } from './queues-pages.ts';
+import { registerResultsApi } from './results-api.ts';
+import { registerResultsPages } from './results-pages.ts';
 import { LiveHub } from './sse.ts';
+import { registerStatic } from './static-assets.ts';
+import { registerStatusApi } from './status-api.ts';
+import { registerStatsApi } from './stats-api.ts';
+import { registerTaskRetryApi } from './task-retry-api.ts';
 import type { MonitorEnv, Principal } from './types.ts';
 
 export interface MonitorAuthOptions {
@@ -43,6 +52,14 @@ export interface MonitorAppOptions {
   basePath?: string;
   /** Serve /metrics without authentication, for a scraper on a private network. (Default: false) */
   publicMetrics?: boolean;
+  /** A link back to the app the monitor is mounted in, first in the nav, e.g. `{ href: '/', label: '← Site' }`. (Default: none) */
+  homeLink?: HomeLink;
+}
+
+export interface HomeLink {
+  /** A path (`/`) or an http(s) URL. */
+  href: string;
+  label: string;
 }
 
 export class MonitorConfigError extends Error {
@@ -64,6 +81,7 @@ export function createMonitorApp(monitor: Monitor, options: MonitorAppOptions): 
   const users = auth.users ?? {};
   const tokens = auth.apiTokens ?? [];
   const base = (options.basePath ?? '').replace(/\/+$/, '');
+  const homeLink = validateHomeLink(options.homeLink);
   const sessions = new SessionStore(auth.sessionTtlMs);
   const throttle = new LoginThrottle(auth.throttle);
   // Without log-in there is no session, but changes still need a token a foreign page cannot read.
@@ -78,6 +96,8 @@ export function createMonitorApp(monitor: Monitor, options: MonitorAppOptions): 
       user: principal?.via === 'session' ? principal.user : undefined,
       csrf: principal?.session?.csrf ?? anonymousCsrf,
       insecure: auth.insecureNoAuth === true,
+      broker: monitor.broker.snapshot(),
+      homeLink,
     };
   };
   const wantsHtml = (c: Context) =>
@@ -91,7 +111,8 @@ export function createMonitorApp(monitor: Monitor, options: MonitorAppOptions): 
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'same-origin');
-    c.header('Cache-Control', 'no-store');
+    // Hashed bundle files say `immutable` themselves; everything else is never cached.
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
 
   app.onError((error, c) => {
@@ -117,12 +138,7 @@ export function createMonitorApp(monitor: Monitor, options: MonitorAppOptions): 
       : c.json(error.toJSON(), 404);
   });
 
-  app.get('/static/monitor.js', (c) =>
-    c.body(MONITOR_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
-  );
-  app.get('/static/monitor.css', (c) =>
-    c.body(MONITOR_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }),
-  );
+  registerStatic(app, monitor.logger);
 
   app.get('/login', (c) => c.html(loginPage(base, safeNext(base, c.req.query('next')), undefined)));
   app.post('/login', async (c) => {
@@ -185,7 +201,21 @@ export function createMonitorApp(monitor: Monitor, options: MonitorAppOptions): 
   app.get('/api/csrf', (c) => c.json({ token: pageContext(c).csrf }));
 
   registerApi(app, monitor, hub);
+  registerStatusApi(app, monitor);
+  registerStatsApi(app, monitor);
+  registerTaskRetryApi(app, monitor);
   registerPages(app, monitor, pageContext);
+  registerPeriodicApi(app, monitor);
+  registerPeriodicPages(app, monitor, pageContext);
+  registerQueuesApi(app, monitor);
+  registerQueuesPages(app, monitor, pageContext);
+  registerResultsApi(app, monitor);
+  registerResultsPages(app, monitor, pageContext);
+  // Last: mounted with `parent.route(base, app)`, a parent's notFound would answer paths under the
+  // mount; this keeps them the monitor's (its page for browsers, JSON under /api). Keep it last.
+  app.all('*', (c) => {
+    throw new MonitorHttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+  });
   return app;
 
   async function metricsHandler(c: Context<MonitorEnv>) {
@@ -233,6 +263,17 @@ export function validateAuth(auth: MonitorAuthOptions): MonitorAuthOptions {
       throw new MonitorConfigError(`user ${user}: the password must be an scrypt hash (hashPassword)`);
   }
   return auth;
+}
+
+/** The link is the embedding developer's, but a `javascript:` href would still run in the monitor's origin. */
+function validateHomeLink(link: HomeLink | undefined): HomeLink | undefined {
+  if (link === undefined) return undefined;
+  if (!/^(\/(?!\/)|https?:\/\/)/i.test(link.href) || link.label.trim() === '') {
+    throw new MonitorConfigError(
+      `homeLink: href must be a path starting with / or an http(s) URL, and label must not be empty (got ${JSON.stringify(link)})`,
+    );
+  }
+  return Object.freeze({ href: link.href, label: link.label });
 }
 
 /** A request from another site carries its own Origin: refuse it before looking at anything else. */

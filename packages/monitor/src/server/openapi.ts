@@ -2,6 +2,13 @@
  * The REST API's OpenAPI 3.1 description, written out (the API is small and this stays readable);
  * `test/api.test.ts` checks that every documented path answers.
  */
+import { periodicPaths } from './periodic-openapi.ts';
+import { queuesPaths } from './queues-openapi.ts';
+import { resultsPaths } from './results-openapi.ts';
+import { statsApiPaths } from './stats-api.ts';
+import { taskRetryApiPaths } from './task-retry-api.ts';
+import { statusOpenApiPaths } from './status-api.ts';
+
 const error = { $ref: '#/components/responses/Error' };
 const json = (description: string, schema: object = { type: 'object' }) => ({
   description,
@@ -52,12 +59,23 @@ export function openApiDocument(base: string): object {
             q('state', 'one state or several, comma-separated'),
             q('taskname', 'exact task name'),
             q('workername', 'exact node name'),
-            q('search', 'substring of the uuid, name, args, kwargs or result'),
+            q(
+              'search',
+              'with a history: an id prefix, else a substring of name/args/kwargs over the newest 100,000 matching rows per page; from memory: a substring of the uuid, name, args, kwargs or result',
+            ),
+            q('after', 'keyset cursor: the `next` of a previous page (history)'),
+            q('before', 'keyset cursor: the `prev` of a previous page (history)'),
             q('received_start', 'ISO date or epoch seconds'),
             q('received_end', 'ISO date or epoch seconds'),
             q('sort_by', 'received, started, timestamp, name or runtime; prefix - for descending'),
           ],
-          responses: { 200: json('{ total, offset, limit, tasks }'), 400: error, 401: error },
+          responses: {
+            200: json(
+              '{ total, totalCapped, offset, limit, tasks, next?, prev?, source }: total counts up to 10,000 (totalCapped: more)',
+            ),
+            400: error,
+            401: error,
+          },
         },
       },
       '/api/task/info/{id}': {
@@ -158,12 +176,6 @@ export function openApiDocument(base: string): object {
           responses: { 200: json('{ message }'), 404: error },
         },
       },
-      '/api/queues/length': {
-        get: {
-          summary: 'Ready messages per known queue',
-          responses: { 200: json('{ active_queues: [{ name, messages }] }') },
-        },
-      },
       '/api/events': {
         get: {
           summary: 'Server-sent events: `task` and `worker` batches (JSON arrays)',
@@ -176,6 +188,12 @@ export function openApiDocument(base: string): object {
           responses: { 200: { description: 'text/plain' } },
         },
       },
+      ...statsApiPaths,
+      ...taskRetryApiPaths,
+      ...periodicPaths,
+      ...queuesPaths,
+      ...resultsPaths,
+      ...statusOpenApiPaths,
     },
     components: {
       securitySchemes: {

@@ -1,8 +1,10 @@
 import type { Context, Hono } from 'hono';
+import { basePath as mountPath } from 'hono/route';
 import type { Monitor } from '../monitor.ts';
-import { queryTasks, TaskQuerySchema } from '../state/task-query.ts';
+import { listTasks, TaskQuerySchema } from '../state/task-query.ts';
 import type { PageContext } from '../ui/layout.ts';
 import { dashboardPage, taskDetailPage, tasksPage, workersPage } from '../ui/pages.ts';
+import { workflowOf } from '../ui/workflow-graph.ts';
 import { badRequest, notFound } from './errors.ts';
 import type { MonitorEnv } from './types.ts';
 
@@ -14,20 +16,25 @@ export function registerPages(
 ): void {
   const { state } = monitor;
 
-  app.get('/', (c) => c.html(dashboardPage(pageContext(c), state)));
+  const dashboard = (c: Context<MonitorEnv>) => c.html(dashboardPage(pageContext(c), state));
+  app.get('/', dashboard);
+  // Mounted with `parent.route('/monitor', app)`, '/' is `/monitor`, and `/monitor/` (where every page
+  // links and log-in lands) reaches only wildcards: answer it too, so a plain mount works.
+  app.get('*', (c, next) => (c.req.path === `${mountPath(c)}/` ? dashboard(c) : next()));
 
-  app.get('/tasks', (c) => {
+  app.get('/tasks', async (c) => {
     const parsed = TaskQuerySchema.safeParse(c.req.query());
     if (!parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? 'invalid filter');
     const workers = state.workerList().map((w) => w.hostname);
-    return c.html(tasksPage(pageContext(c), parsed.data, queryTasks(state, parsed.data), workers));
+    const page = await listTasks(state, monitor.history, parsed.data);
+    return c.html(tasksPage(pageContext(c), parsed.data, page, workers));
   });
 
-  app.get('/task/:id', (c) => {
+  app.get('/task/:id', async (c) => {
     const id = c.req.param('id');
-    const task = state.task(id);
+    const task = state.task(id) ?? (id.length <= 255 ? await monitor.history?.get(id) : undefined);
     if (!task) throw notFound(`task ${id}`);
-    return c.html(taskDetailPage(pageContext(c), task));
+    return c.html(taskDetailPage(pageContext(c), task, workflowOf(state, task)));
   });
 
   app.get('/workers', async (c) => {

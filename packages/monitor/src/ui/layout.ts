@@ -1,9 +1,13 @@
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
+import type { BrokerStatusSnapshot } from '../server/status-broker.ts';
+import { assetTags, styleTags } from './assets.ts';
+import { brokerBanner } from './broker-banner.ts';
 
 /**
  * The page frame. Everything interpolated into `html` is escaped by Hono (task data included);
- * nothing is marked `raw`. Scripts and styles come from /static so the CSP can forbid inline code.
+ * nothing is marked `raw`. Scripts and styles are the Vite bundle under /static (see assets.ts), so
+ * the CSP can forbid inline code.
  */
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -13,12 +17,19 @@ export interface PageContext {
   csrf: string;
   /** Log-in is off (`--insecure-no-auth`): the banner says so on every page. */
   insecure: boolean;
+  /** The broker connection, for the "broker unreachable" banner. */
+  broker?: BrokerStatusSnapshot;
+  /** Back to the app the monitor is mounted in (`MonitorAppOptions.homeLink`). */
+  homeLink?: { href: string; label: string };
 }
 
 const NAV = [
   ['', 'Dashboard'],
   ['/tasks', 'Tasks'],
   ['/workers', 'Workers'],
+  ['/queues', 'Queues'],
+  ['/periodic', 'Periodic tasks'],
+  ['/results', 'Results'],
 ] as const;
 
 export function layout(ctx: PageContext, title: string, page: string, body: Html): Html {
@@ -30,19 +41,20 @@ export function layout(ctx: PageContext, title: string, page: string, body: Html
         <meta name="csrf-token" content="${ctx.csrf}" />
         <meta name="base-path" content="${ctx.base}" />
         <title>${title} · Celeriac monitor</title>
-        <link rel="stylesheet" href="${ctx.base}/static/monitor.css" />
-        <script src="${ctx.base}/static/monitor.js" defer></script>
+        ${assetTags(ctx.base)}
       </head>
       <body data-page="${page}">
         <header>
           <a class="brand" href="${ctx.base}/">Celeriac monitor</a>
           <nav>
+            ${ctx.homeLink ? html`<a class="home-link" href="${ctx.homeLink.href}">${ctx.homeLink.label}</a>` : ''}
             ${NAV.map(([path, label]) => html`<a href="${ctx.base}${path || '/'}" class="${page === label.toLowerCase() ? 'active' : ''}">${label}</a>`)}
           </nav>
           <span class="live" id="live-status" title="live updates">offline</span>
           ${ctx.user ? html`<form method="post" action="${ctx.base}/logout" class="logout"><input type="hidden" name="_csrf" value="${ctx.csrf}" /><span>${ctx.user}</span> <button type="submit">Log out</button></form>` : ''}
         </header>
         ${ctx.insecure ? html`<p class="warning">Log-in is disabled (--insecure-no-auth): anyone who can reach this port can control the workers.</p>` : ''}
+        ${brokerBanner(ctx.broker)}
         <main>
           <h1>${title}</h1>
           ${body}
@@ -57,7 +69,7 @@ export function loginPage(base: string, next: string, message: string | undefine
       <head>
         <meta charset="utf-8" />
         <title>Log in · Celeriac monitor</title>
-        <link rel="stylesheet" href="${base}/static/monitor.css" />
+        ${styleTags(base)}
       </head>
       <body class="login">
         <main>

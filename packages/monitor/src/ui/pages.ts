@@ -5,6 +5,10 @@ import type { TaskPage, TaskQuery } from '../state/task-query.ts';
 import type { TaskRecord } from '../state/task-state.ts';
 import { heartbeatExpires, isAlive, type WorkerRecord } from '../state/worker-state.ts';
 import { clip, formatRuntime, formatTime, layout, type Html, type PageContext } from './layout.ts';
+import { taskPager } from './task-pager.ts';
+import { dashboardCharts, taskTimelineFigure, workerCharts } from './charts.ts';
+import { workflowGraph, type WorkflowNode } from './workflow-graph.ts';
+import { timeSeriesFor } from '../state/time-series.ts';
 
 const STATES = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED'];
 
@@ -22,6 +26,7 @@ export function dashboardPage(ctx: PageContext, state: ClusterState): Html {
         ${STATES.map((s) => html`<div class="card state-${s}"><span class="n" data-count="${s}">${counts[s] ?? 0}</span> ${s}</div>`)}
         <div class="card"><span class="n" id="events-total">${state.counts.events}</span> events</div>
       </section>
+      ${dashboardCharts(timeSeriesFor(state).snapshot())}
       <h2>Workers</h2>
       ${workerTable(ctx, workers)}
       <h2>Latest tasks</h2>
@@ -30,16 +35,6 @@ export function dashboardPage(ctx: PageContext, state: ClusterState): Html {
 }
 
 export function tasksPage(ctx: PageContext, query: TaskQuery, page: TaskPage, workers: string[]): Html {
-  const params = (offset: number) => {
-    const p = new URLSearchParams();
-    for (const key of ['state', 'taskname', 'workername', 'search'] as const)
-      if (query[key]) p.set(key, query[key]);
-    if (query.received_start !== undefined) p.set('received_start', String(query.received_start));
-    if (query.received_end !== undefined) p.set('received_end', String(query.received_end));
-    p.set('offset', String(offset));
-    p.set('limit', String(query.limit));
-    return `${ctx.base}/tasks?${p}`;
-  };
   const filtered = Boolean(
     query.state ||
     query.taskname ||
@@ -48,7 +43,6 @@ export function tasksPage(ctx: PageContext, query: TaskQuery, page: TaskPage, wo
     query.received_start ||
     query.received_end,
   );
-  const last = Math.min(page.offset + page.limit, page.total);
   return layout(
     ctx,
     'Tasks',
@@ -72,18 +66,23 @@ export function tasksPage(ctx: PageContext, query: TaskQuery, page: TaskPage, wo
         <label>Search (id, args) <input name="search" value="${query.search ?? ''}" /></label>
         <label>Received after <input name="received_start" type="datetime-local" step="1" /></label>
         <label>before <input name="received_end" type="datetime-local" step="1" /></label>
+        <label
+          >Per page
+          <select name="limit">
+            ${[25, 50, 100, 250, 500, 1000].map((n) => html`<option ${query.limit === n ? 'selected' : ''}>${n}</option>`)}
+          </select></label
+        >
         <button type="submit">Filter</button>
       </form>
-      <p class="pager" id="pager">
-        ${page.total === 0 ? 'No tasks' : `${page.offset + 1}–${last} of ${page.total}`}
-        ${page.offset > 0 ? html`<a href="${params(Math.max(0, page.offset - page.limit))}">← newer</a>` : ''}
-        ${last < page.total ? html`<a href="${params(page.offset + page.limit)}">older →</a>` : ''}
-      </p>
-      ${taskTable(ctx, page.tasks, { live: page.offset === 0 && !filtered })}`,
+      ${taskPager(ctx, query, page)}
+      ${taskTable(ctx, page.tasks, {
+        live: page.offset === 0 && !filtered && !query.after && !query.before,
+        rows: query.limit,
+      })}`,
   );
 }
 
-export function taskDetailPage(ctx: PageContext, task: TaskRecord): Html {
+export function taskDetailPage(ctx: PageContext, task: TaskRecord, workflow: WorkflowNode[] = []): Html {
   const row = (label: string, field: string, value: unknown) =>
     html`<tr>
       <th>${label}</th>
@@ -126,6 +125,7 @@ export function taskDetailPage(ctx: PageContext, task: TaskRecord): Html {
           : ''
       }
       <h2>Timeline</h2>
+      ${taskTimelineFigure(task)}
       <table class="list" id="timeline">
         <thead>
           <tr>
@@ -145,10 +145,15 @@ export function taskDetailPage(ctx: PageContext, task: TaskRecord): Html {
           )}
         </tbody>
       </table>
+      <h2>Workflow</h2>
+      ${workflowGraph(ctx, task.uuid, workflow)}
       <h2>Control</h2>
       <form data-api="${ctx.base}/api/task/revoke/${encodeURIComponent(task.uuid)}" class="control">
         <label><input type="checkbox" name="terminate" value="true" /> terminate if running</label>
         <button type="submit">Revoke</button> <output></output>
+      </form>
+      <form data-api="${ctx.base}/api/task/retry/${encodeURIComponent(task.uuid)}" class="retry">
+        <button type="submit">Retry (send again)</button> <output></output>
       </form>`,
   );
 }
@@ -162,7 +167,8 @@ export function workersPage(
     ctx,
     'Workers',
     'workers',
-    html`${workerTable(ctx, workers)} ${workers.map((w) => workerDetail(ctx, w, inspections.get(w.hostname)))}`,
+    html`${workerTable(ctx, workers)} ${workerCharts()}
+    ${workers.map((w) => workerDetail(ctx, w, inspections.get(w.hostname)))}`,
   );
 }
 
@@ -230,36 +236,38 @@ function workerDetail(ctx: PageContext, worker: WorkerRecord, info: WorkerInspec
 }
 
 export function workerTable(_ctx: PageContext, workers: WorkerRecord[]): Html {
-  return html`<table class="list" id="workers">
-    <thead>
-      <tr>
-        <th>Worker</th>
-        <th>Status</th>
-        <th>Active</th>
-        <th>Processed</th>
-        <th>Load</th>
-        <th>Software</th>
-        <th>Last heartbeat (UTC)</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${workers.map((w) => {
-        const online = isAlive(w);
-        const expires = heartbeatExpires(w);
-        return html`<tr data-hostname="${w.hostname}" data-expires="${expires ?? ''}">
-          <td>${w.hostname}</td>
-          <td data-field="status" class="${online ? 'online' : 'offline'}">
-            ${online ? 'online' : 'offline'}
-          </td>
-          <td data-field="active">${w.active ?? '—'}</td>
-          <td data-field="processed">${w.processed ?? '—'}</td>
-          <td data-field="loadavg">${w.loadavg?.join(', ') ?? '—'}</td>
-          <td>${[w.sw_ident, w.sw_ver].filter(Boolean).join(' ')}</td>
-          <td data-field="lastHeartbeat">${formatTime(w.lastHeartbeat)}</td>
-        </tr>`;
-      })}
-    </tbody>
-  </table>`;
+  return html`<div class="table-scroll">
+    <table class="list" id="workers">
+      <thead>
+        <tr>
+          <th>Worker</th>
+          <th>Status</th>
+          <th>Active</th>
+          <th>Processed</th>
+          <th>Load</th>
+          <th>Software</th>
+          <th>Last heartbeat (UTC)</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${workers.map((w) => {
+          const online = isAlive(w);
+          const expires = heartbeatExpires(w);
+          return html`<tr data-hostname="${w.hostname}" data-expires="${expires ?? ''}">
+            <td>${w.hostname}</td>
+            <td data-field="status" class="${online ? 'online' : 'offline'}">
+              ${online ? 'online' : 'offline'}
+            </td>
+            <td data-field="active">${w.active ?? '—'}</td>
+            <td data-field="processed">${w.processed ?? '—'}</td>
+            <td data-field="loadavg">${w.loadavg?.join(', ') ?? '—'}</td>
+            <td>${[w.sw_ident, w.sw_ver].filter(Boolean).join(' ')}</td>
+            <td data-field="lastHeartbeat">${formatTime(w.lastHeartbeat)}</td>
+          </tr>`;
+        })}
+      </tbody>
+    </table>
+  </div>`;
 }
 
 export function taskTable(
@@ -267,42 +275,44 @@ export function taskTable(
   tasks: TaskRecord[],
   options: { live?: boolean; rows?: number } = {},
 ): Html {
-  return html`<table
-    class="list"
-    id="tasks"
-    data-live="${options.live ? 'true' : 'false'}"
-    data-rows="${options.rows ?? 100}"
-  >
-    <thead>
-      <tr>
-        <th>Name</th>
-        <th>UUID</th>
-        <th>State</th>
-        <th>args</th>
-        <th>kwargs</th>
-        <th>Result</th>
-        <th>Received (UTC)</th>
-        <th>Runtime</th>
-        <th>Worker</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${tasks.map(
-        (t) =>
-          html`<tr data-uuid="${t.uuid}">
-            <td data-field="name">${t.name ?? '—'}</td>
-            <td><a href="${ctx.base}/task/${encodeURIComponent(t.uuid)}">${t.uuid}</a></td>
-            <td><span data-field="state" class="state state-${t.state}">${t.state}</span></td>
-            <td data-field="args">${clip(t.args)}</td>
-            <td data-field="kwargs">${clip(t.kwargs)}</td>
-            <td data-field="result">${clip(t.result ?? t.exception)}</td>
-            <td data-field="received">${formatTime(t.received)}</td>
-            <td data-field="runtime">${formatRuntime(t.runtime)}</td>
-            <td data-field="worker">${t.worker ?? '—'}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return html`<div class="table-scroll">
+    <table
+      class="list"
+      id="tasks"
+      data-live="${options.live ? 'true' : 'false'}"
+      data-rows="${options.rows ?? 100}"
+    >
+      <thead>
+        <tr>
+          <th>Name</th>
+          <th>UUID</th>
+          <th>State</th>
+          <th>args</th>
+          <th>kwargs</th>
+          <th>Result</th>
+          <th>Received (UTC)</th>
+          <th>Runtime</th>
+          <th>Worker</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${tasks.map(
+          (t) =>
+            html`<tr data-uuid="${t.uuid}">
+              <td data-field="name">${t.name ?? '—'}</td>
+              <td><a href="${ctx.base}/task/${encodeURIComponent(t.uuid)}">${t.uuid}</a></td>
+              <td><span data-field="state" class="state state-${t.state}">${t.state}</span></td>
+              <td data-field="args">${clip(t.args)}</td>
+              <td data-field="kwargs">${clip(t.kwargs)}</td>
+              <td data-field="result">${clip(t.result ?? t.exception)}</td>
+              <td data-field="received">${formatTime(t.received)}</td>
+              <td data-field="runtime">${formatRuntime(t.runtime)}</td>
+              <td data-field="worker">${t.worker ?? '—'}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </div>`;
 }
 
 function* take<T>(items: Iterable<T>, n: number): Iterable<T> {
