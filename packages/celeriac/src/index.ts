@@ -26,9 +26,19 @@ export { ResultTimeoutError } from './backends/waiters.ts';
 export { States, type TaskState } from './result/states.ts';
 export type { ResultMeta, ExceptionInfo } from './result/meta.ts';
 export { Signature } from './canvas/signature.ts';
-export type { Transport, Delivery, QueueSpec, ExchangeSpec } from './transports/transport.ts';
+export type { Transport, Delivery, QueueSpec, QueueStats, ExchangeSpec } from './transports/transport.ts';
 export type { ResultBackend } from './backends/backend.ts';
+export type {
+  SqlBackend,
+  ListPageOptions,
+  ListResultsOptions,
+  ResultFilter,
+  ResultPage,
+  ResultTotal,
+  StoredResult,
+} from './backends/sql/sql-backend.ts';
 export { InvalidMessageError, DecodeError } from './protocol/errors.ts';
+export { MessageTooLargeError } from './protocol/size-limits.ts';
 export { Worker, WorkerShutdownError } from './worker/worker.ts';
 export type { WorkerOptions } from './worker/worker.ts';
 export type { TaskEvent, TaskEventType } from './worker/events.ts';
@@ -41,6 +51,11 @@ export { ChordUnsupportedError } from './backends/chord-backend.ts';
 export {
   Beat,
   createBeat,
+  openScheduleStore,
+  entrySendOptions,
+  nextDue,
+  describeSchedule,
+  SOLAR_EVENTS,
   every,
   crontab,
   solar,
@@ -60,7 +75,12 @@ export type {
   BeatSetup,
   BeatEntryInfo,
   BeatEntryDefinition,
+  BeatEntry,
+  EntryState,
+  StoredEntry,
   Schedule,
+  ScheduleJson,
+  DescribeOptions,
   ScheduleStore,
   BeatLease,
 } from './beat/index.ts';

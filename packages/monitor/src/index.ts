@@ -36,3 +36,12 @@ export {
   type SaveResult,
 } from './periodic/periodic-tasks.ts';
 export { PERIODIC_FIELDS, type PeriodicFields, type FieldErrors } from './periodic/periodic-fields.ts';
+export {
+  QueueMonitor,
+  queueMonitorFor,
+  type QueueMonitorOptions,
+  type QueueRow,
+  type QueueSnapshot,
+} from './queues/queue-monitor.ts';
+export type { QueueProbe, QueueReading } from './queues/queue-probe.ts';
+export { resultBrowser, type ResultBrowser } from './results/result-browser.ts';

@@ -1,5 +1,6 @@
 import { ControlClient, EventReceiver, type Celeriac, type ScheduleStore } from 'celeriac';
 import { TaskHistory, type TaskHistoryOptions } from './history/task-history.ts';
+import { WorkerHistory } from './history/worker-history.ts';
 import { MonitorMetrics } from './server/metrics.ts';
 import { BrokerStatus } from './server/status-broker.ts';
 import { ClusterState, MalformedEventError } from './state/cluster-state.ts';
@@ -50,6 +51,11 @@ const INSPECT_METHODS = [
   'conf',
 ] as const;
 
+/** `registered` with the limits each task runs under (`name [rate_limit=10/m time_limit=30]`). */
+const INSPECT_ARGS: Partial<Record<(typeof INSPECT_METHODS)[number], Record<string, unknown>>> = {
+  registered: { taskinfoitems: ['rate_limit', 'time_limit', 'soft_time_limit'] },
+};
+
 /**
  * The monitor's engine: reads the `celeryev` stream into a `ClusterState`, persists tasks to the
  * history, keeps Prometheus metrics and asks workers for details over remote control. The web
@@ -59,6 +65,8 @@ export class Monitor {
   readonly state: ClusterState;
   readonly metrics: MonitorMetrics;
   readonly history: TaskHistory | undefined;
+  /** Workers seen, kept next to the task history (offline ones survive a restart until forgotten). */
+  readonly workerHistory: WorkerHistory | undefined;
   readonly control: ControlClient;
   readonly logger: Logger;
   /** `options.brokerApi`. */
@@ -91,8 +99,12 @@ export class Monitor {
           this.logger.error({ err: error }, 'monitor: could not write task history (will retry)'),
       });
       const history = this.history;
+      const workerHistory = (this.workerHistory = new WorkerHistory(() => history.connection, {
+        onError: (error) => this.logger.error({ err: error }, 'monitor: could not write workers (will retry)'),
+      }));
       this.state.onChange((change) => {
         if (change.kind === 'task') history.save(change.task);
+        else workerHistory.save(change.worker);
       });
     }
   }
@@ -106,6 +118,10 @@ export class Monitor {
       const tasks = await this.history.load(this.state.maxTasks);
       for (const task of tasks) this.state.restoreTask(task);
       this.logger.info(`monitor: loaded ${tasks.length} tasks from history`);
+      if (this.workerHistory) {
+        await this.workerHistory.open();
+        for (const worker of await this.workerHistory.load()) this.state.restoreWorker(worker);
+      }
     }
     this.broker.attach(await this.app.connection());
     const receiver = new EventReceiver(this.app, { logger: this.logger });
@@ -154,7 +170,7 @@ export class Monitor {
     const timeoutMs = this.inspectTimeoutMs;
     const results = await Promise.all(
       INSPECT_METHODS.map((method) =>
-        this.control.inspect(method, {}, { ...target, timeoutMs }).catch((error: unknown) => {
+        this.control.inspect(method, INSPECT_ARGS[method] ?? {}, { ...target, timeoutMs }).catch((error: unknown) => {
           this.logger.warn({ err: error, method }, 'monitor: inspect failed');
           return {} as Record<string, unknown>;
         }),
@@ -173,6 +189,17 @@ export class Monitor {
     return seen;
   }
 
+  /**
+   * Forgets a worker: out of the state, the inspect cache and the history, so it is not listed
+   * again after a restart unless it sends events again. False when it was not known.
+   */
+  async forgetWorker(hostname: string): Promise<boolean> {
+    const known = this.state.forgetWorker(hostname);
+    this.inspections.delete(hostname);
+    await this.workerHistory?.forget(hostname);
+    return known;
+  }
+
   /** Flushes history and stops reading; the app's connections are the caller's to close. */
   async stop(): Promise<void> {
     clearInterval(this.enableTimer);
@@ -180,6 +207,9 @@ export class Monitor {
     this.receiver = undefined;
     this.broker.stop();
     await this.control.close();
+    await this.workerHistory?.close().catch((error: unknown) => {
+      this.logger.error({ err: error }, 'monitor: could not write workers on stop');
+    });
     await this.history?.close();
     this.started = false;
   }

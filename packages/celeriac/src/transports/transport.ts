@@ -40,8 +40,27 @@ export interface Transport {
    */
   redeliverAt?(delivery: Delivery, dueAtMs: number): Promise<void>;
 
+  /**
+   * Sets a bad delivery aside in `<queue>.dead` with `reason` in a header, then acks it; rejects (leaving
+   * the delivery unsettled) if the copy could not be stored. Absent: the caller rejects without requeue.
+   */
+  deadLetter?(delivery: Delivery, reason: string): Promise<void>;
+
+  /**
+   * Counts per queue for monitors (one round trip or a few for all of them): ready messages, and where
+   * the broker knows them, unacked deliveries and consumers. null for a queue the broker says does not exist.
+   */
+  queueStats?(queues: readonly string[]): Promise<Map<string, QueueStats | null>>;
+
   /** Connection state changes, for logs and the monitor. */
   onStatus(listener: (status: TransportStatus) => void): () => void;
+}
+
+/** What `queueStats` knows of one queue; a field the broker cannot tell is absent. */
+export interface QueueStats {
+  ready: number;
+  unacked?: number;
+  consumers?: number;
 }
 
 export interface TransportCapabilities {

@@ -2,10 +2,11 @@ import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { Monitor } from '../monitor.ts';
-import { queryTasks, TaskQuerySchema } from '../state/task-query.ts';
+import { listTasks, TaskQuerySchema } from '../state/task-query.ts';
 import { isAlive } from '../state/worker-state.ts';
 import { badRequest, MonitorHttpError, notFound } from './errors.ts';
 import type { LiveHub } from './sse.ts';
+import { streamBrokerStatus } from './status-api.ts';
 import type { MonitorEnv } from './types.ts';
 
 /** Task ids and names are free-form in Celery; we accept anything printable up to 255 characters. */
@@ -37,15 +38,7 @@ const RevokeBody = z.object({
     .optional(),
 });
 
-const RateLimitBody = z.object({
-  ratelimit: z.union([z.string().regex(/^\d+(\.\d+)?(\/[smh])?$/), z.number().min(0)]),
-  workername: z.string().min(1).optional(),
-});
-
-const NBody = z.object({ n: z.coerce.number().int().min(1).max(100).default(1) });
-const QueueBody = z.object({ queue: z.string().min(1).max(255) });
-
-async function readBody(c: {
+export async function readBody(c: {
   req: { header(n: string): string | undefined; json(): Promise<unknown>; parseBody(): Promise<unknown> };
 }): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
@@ -60,7 +53,7 @@ async function readBody(c: {
   return {};
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const first = result.error.issues[0];
@@ -69,7 +62,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-function checkId(value: string, what: string): string {
+export function checkId(value: string, what: string): string {
   if (!ID.test(value)) throw notFound(what);
   return value;
 }
@@ -94,11 +87,13 @@ export function registerApi(app: Hono<MonitorEnv>, monitor: Monitor, hub: LiveHu
     return c.json(out);
   });
 
-  app.get('/api/tasks', (c) => c.json(queryTasks(state, parse(TaskQuerySchema, c.req.query()))));
+  app.get('/api/tasks', async (c) =>
+    c.json(await listTasks(state, monitor.history, parse(TaskQuerySchema, c.req.query()))),
+  );
 
-  app.get('/api/task/info/:id', (c) => {
+  app.get('/api/task/info/:id', async (c) => {
     const id = checkId(c.req.param('id'), 'task');
-    const task = state.task(id);
+    const task = state.task(id) ?? (await monitor.history?.get(id));
     if (!task) throw notFound(`task ${id}`);
     return c.json(task);
   });
@@ -136,61 +131,9 @@ export function registerApi(app: Hono<MonitorEnv>, monitor: Monitor, hub: LiveHu
     return c.json({ message: `Revoked '${id}'${terminate ? ' (terminate)' : ''}` });
   });
 
-  app.post('/api/task/rate-limit/:name', async (c) => {
-    const name = checkId(c.req.param('name'), 'task name');
-    const body = parse(RateLimitBody, { ...c.req.query(), ...((await readBody(c)) as object) });
-    const replies = await monitor.control.inspect(
-      'rate_limit',
-      { task_name: name, rate_limit: body.ratelimit },
-      { timeoutMs: monitor.inspectTimeoutMs, ...(body.workername && { destination: [body.workername] }) },
-    );
-    return c.json({ message: `new rate limit set for ${name}: ${body.ratelimit}`, replies });
-  });
+  // Worker control and task rate/time limits: worker-control-api.ts
 
-  const workerControl = (path: string, method: string, args: (body: unknown) => Record<string, unknown>) =>
-    app.post(`/api/worker/${path}/:name`, async (c) => {
-      const name = checkId(c.req.param('name'), 'worker');
-      if (!state.getWorker(name)) throw notFound(`worker ${name}`);
-      const input = { ...c.req.query(), ...((await readBody(c)) as object) };
-      const commandArgs = args(input);
-      monitor.logger.warn({ worker: name, method, user: c.get('principal').user }, `monitor: ${method} sent`);
-      if (method === 'shutdown') {
-        await monitor.control.cast('shutdown', {}, { destination: [name] });
-        return c.json({ message: `Shutting down ${name}` });
-      }
-      const replies = await monitor.control.inspect(method, commandArgs, {
-        destination: [name],
-        timeoutMs: monitor.inspectTimeoutMs,
-      });
-      const reply = replies[name] as { ok?: unknown; error?: unknown } | undefined;
-      if (!reply) throw new MonitorHttpError(504, 'no_reply', `${name} did not answer ${method}`);
-      if (reply.error !== undefined)
-        throw new MonitorHttpError(403, 'refused', `${name}: ${String(reply.error)}`);
-      return c.json({ message: String(reply.ok ?? 'ok') });
-    });
-  workerControl('pool/grow', 'pool_grow', (b) => ({ n: parse(NBody, b).n }));
-  workerControl('pool/shrink', 'pool_shrink', (b) => ({ n: parse(NBody, b).n }));
-  workerControl('queue/add-consumer', 'add_consumer', (b) => ({ queue: parse(QueueBody, b).queue }));
-  workerControl('queue/cancel-consumer', 'cancel_consumer', (b) => ({ queue: parse(QueueBody, b).queue }));
-  workerControl('shutdown', 'shutdown', () => ({}));
-
-  app.get('/api/queues/length', async (c) => {
-    const names = new Set<string>([monitor.app.conf.defaultQueue]);
-    for (const info of monitor.inspections.values()) {
-      if (!Array.isArray(info.active_queues)) continue;
-      for (const q of info.active_queues as Array<{ name?: unknown }>)
-        if (typeof q.name === 'string') names.add(q.name);
-    }
-    const transport = await monitor.app.connection();
-    const active_queues = await Promise.all(
-      [...names].sort().map(async (name) => ({
-        name,
-        messages: await transport.queueLength(name).catch(() => null),
-      })),
-    );
-    return c.json({ active_queues });
-  });
-
+  // /api/queues and /api/queues/length: queues-api.ts
   app.get('/api/events', (c) =>
     streamSSE(c, async (stream) => {
       const unsubscribe = hub.subscribe((updates, summary) => {
@@ -200,7 +143,8 @@ export function registerApi(app: Hono<MonitorEnv>, monitor: Monitor, hub: LiveHu
         if (workers.length) void stream.writeSSE({ event: 'worker', data: JSON.stringify(workers) });
         void stream.writeSSE({ event: 'summary', data: JSON.stringify(summary) });
       });
-      stream.onAbort(unsubscribe);
+      const unsubscribeBroker = streamBrokerStatus(monitor, stream);
+      stream.onAbort(() => (unsubscribe(), unsubscribeBroker()));
       await stream.writeSSE({ event: 'summary', data: JSON.stringify(hub.summary()) });
       // A comment every 15 s keeps proxies from closing an idle stream.
       while (!stream.aborted && !stream.closed) {
@@ -208,6 +152,7 @@ export function registerApi(app: Hono<MonitorEnv>, monitor: Monitor, hub: LiveHu
         await stream.write(': ping\n\n');
       }
       unsubscribe();
+      unsubscribeBroker();
     }),
   );
 }

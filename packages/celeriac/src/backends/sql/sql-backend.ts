@@ -5,28 +5,38 @@ import { BackendClosedError } from '../errors.ts';
 import { ResultWaiters } from '../waiters.ts';
 import { pendingMeta, type ResultMeta } from '../../result/meta.ts';
 import { redactUrl } from '../../util/ids.ts';
-import { celeriacResultTable, resultRowToMeta } from './celeriac-result-table.ts';
+import { celeriacResultTable } from './celeriac-result-table.ts';
 import { djangoResultTable } from './django-result-table.ts';
 import { openSqlConnection, type SqlConnection } from './sql-connection.ts';
 import { NOTIFY_CHANNEL, PgListener } from './sql-listener.ts';
-import { RESULT_TABLE } from './sql-schema.ts';
 import { CELERIAC_CHORD_TABLE, DJANGO_CHORD_TABLE, SqlChordCounter } from './sql-chord.ts';
 import type { ResultTableAdapter, SqlResultDatabase } from './sql-tables.ts';
+import {
+  celeriacListing,
+  djangoListing,
+  type ResultFilter,
+  type ResultListing,
+  type ResultPage,
+  type StoredResult,
+} from './sql-result-listing.ts';
 
-/** One row of `list()`: the stored meta plus when the row was first and last written. */
-export interface StoredResult extends ResultMeta {
-  created_at_ms: number;
-  updated_at_ms: number;
-}
+export type { ResultFilter, ResultPage, ResultTotal, StoredResult } from './sql-result-listing.ts';
+export { ResultCursorError } from './sql-result-listing.ts';
 
-export interface ListResultsOptions {
+export interface ListResultsOptions extends ResultFilter {
   /** Rows to return, newest first. (Default: 50, at most 1000) */
   limit?: number;
+  /** Rows to skip; prefer `cursor` (`listPage`), which stays fast at any depth. */
   offset?: number;
-  /** Only this task name (e.g. `tasks.add`). */
-  name?: string;
-  /** Only these states. */
-  states?: readonly string[];
+}
+
+export interface ListPageOptions extends ResultFilter {
+  /** (Default: 50, at most 1000) */
+  limit?: number;
+  /** `next` of the previous page; none for the newest rows. */
+  cursor?: string;
+  /** Counting stops here; past it the total is the table estimate or "at least". (Default: 10 000) */
+  countCap?: number;
 }
 
 const POLL_MIN_MS = 25;
@@ -46,6 +56,7 @@ export class SqlBackend implements ResultBackend {
   readonly capabilities: BackendCapabilities = Object.freeze({ persistent: true, clientBound: false });
   private connection: SqlConnection<SqlResultDatabase> | undefined;
   private table: ResultTableAdapter = celeriacResultTable;
+  private listing: ResultListing | undefined;
   private readonly waiters = new ResultWaiters();
   private listener: PgListener | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -80,6 +91,10 @@ export class SqlBackend implements ResultBackend {
     this.table = /[?&]celeriac_tables=django\b/.test(this.url)
       ? djangoResultTable(connection.dialect)
       : celeriacResultTable;
+    this.listing =
+      this.table === celeriacResultTable
+        ? celeriacListing(connection.dialect)
+        : djangoListing(connection.dialect);
     try {
       if (!/[?&]celeriac_migrate=false\b/.test(this.url)) await this.migrate();
       if (connection.dialect === 'postgres') {
@@ -165,40 +180,69 @@ export class SqlBackend implements ResultBackend {
   }
 
   /**
-   * Stored results, newest first, for pages that show task history (the example site's Tasks page).
-   * Our table only: django-celery-results' table is Django admin's to list.
+   * Stored results, newest first (our table and django-celery-results'), for pages that show task
+   * history. `listPage` is the one to page with; this is `listPage` with an offset and no total.
    */
   async list(options: ListResultsOptions = {}): Promise<StoredResult[]> {
-    if (this.table !== celeriacResultTable) {
-      throw new Error(
-        `list() reads the ${RESULT_TABLE} table; ${this.safeUrl} uses django-celery-results' table`,
-      );
-    }
-    const limit = options.limit ?? 50;
+    const limit = checkLimit(options.limit ?? 50, 'list');
     const offset = options.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      throw new RangeError(`list(): limit must be 1..1000, got ${limit}`);
     if (!Number.isInteger(offset) || offset < 0)
       throw new RangeError(`list(): offset must be >= 0, got ${offset}`);
-    let query = this.db.selectFrom(RESULT_TABLE).selectAll();
-    if (options.name !== undefined) query = query.where('name', '=', options.name);
-    if (options.states !== undefined) {
-      if (options.states.length === 0) return [];
-      query = query.where('status', 'in', [...options.states]);
-    }
+    const page = await this.lister.page(this.db, options, limit, { offset }, Date.now());
+    return page.results;
+  }
+
+  /**
+   * One page of stored results, newest first, with keyset pagination (`next` → `cursor`) that costs
+   * the same at any depth, and a total that never counts the whole table: exact up to `countCap`,
+   * then the database's estimate (PostgreSQL, MySQL) when nothing is filtered, else "at least".
+   */
+  async listPage(options: ListPageOptions = {}): Promise<ResultPage> {
+    const limit = checkLimit(options.limit ?? 50, 'listPage');
+    const cap = options.countCap ?? 10_000;
+    if (!Number.isInteger(cap) || cap < 1)
+      throw new RangeError(`listPage(): countCap must be >= 1, got ${cap}`);
     const now = Date.now();
-    query = query.where((eb) => eb.or([eb('expires_at_ms', 'is', null), eb('expires_at_ms', '>', now)]));
-    const rows = await query
-      .orderBy('created_at_ms', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .offset(offset)
-      .execute();
-    return rows.map((row) => ({
-      ...resultRowToMeta(row),
-      created_at_ms: Number(row.created_at_ms),
-      updated_at_ms: Number(row.updated_at_ms),
-    }));
+    const position = options.cursor === undefined ? {} : { cursor: options.cursor };
+    const [page, counted] = await Promise.all([
+      this.lister.page(this.db, options, limit, position, now),
+      this.lister.cappedCount(this.db, options, cap, now),
+    ]);
+    if (counted < cap) return { ...page, total: { count: counted, kind: 'exact' } };
+    const unfiltered =
+      options.name === undefined &&
+      options.states === undefined &&
+      !options.search &&
+      options.createdFromMs === undefined &&
+      options.createdToMs === undefined;
+    const estimate = unfiltered ? await this.lister.estimate(this.db) : undefined;
+    return {
+      ...page,
+      total:
+        estimate !== undefined && estimate > cap
+          ? { count: estimate, kind: 'estimate' }
+          : { count: cap, kind: 'at-least' },
+    };
+  }
+
+  /** One stored result with its row times; undefined when there is none (or it expired). */
+  getStored(taskId: string): Promise<StoredResult | undefined> {
+    return this.lister.find(this.db, taskId, Date.now());
+  }
+
+  /** Deletes one stored result; false when there was none. */
+  deleteResult(taskId: string): Promise<boolean> {
+    return this.lister.remove(this.db, taskId);
+  }
+
+  /** The database's plan for the first page of `listPage(filter)`, to check that it uses an index. */
+  explainListPage(filter: ResultFilter = {}, limit = 50): Promise<string[]> {
+    return this.lister.explain(this.db, filter, checkLimit(limit, 'explainListPage'));
+  }
+
+  private get lister(): ResultListing {
+    if (!this.listing) throw new Error(`SQL result backend ${this.safeUrl} is not connected`);
+    return this.listing;
   }
 
   /** Deletes rows past their expiry; returns how many. */
@@ -250,4 +294,10 @@ export class SqlBackend implements ResultBackend {
     this.pollDelay = Math.min(POLL_MAX_MS, this.pollDelay * 2);
     this.schedulePoll();
   }
+}
+
+function checkLimit(limit: number, method: string): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new RangeError(`${method}(): limit must be 1..1000, got ${limit}`);
+  return limit;
 }

@@ -33,6 +33,12 @@ export interface ResultDatabase {
 
 export const RESULT_TABLE = 'celeriac_task_result';
 
+const LISTING_INDEXES: ReadonlyArray<readonly [string, string[]]> = [
+  ['created_id', ['created_at_ms', 'id']],
+  ['status_created_id', ['status', 'created_at_ms', 'id']],
+  ['name_created_id', ['name', 'created_at_ms', 'id']],
+];
+
 /** Numbered migrations, in code (graphile-worker style); never edit one that has shipped. */
 export function resultMigrations(dialect: SqlDialectName): MigrationProvider {
   const migrations: Record<string, Migration> = {
@@ -85,6 +91,25 @@ export function resultMigrations(dialect: SqlDialectName): MigrationProvider {
       },
       async down(db: Kysely<unknown>) {
         await db.schema.dropTable(RESULT_TABLE).ifExists().execute();
+      },
+    },
+    // Keyset pagination (sql-result-listing.ts) walks (created_at_ms, id) newest first, unfiltered or
+    // within one state or task name, so a page reads `limit` index entries at any depth.
+    '0002_listing_indexes': {
+      async up(db: Kysely<unknown>) {
+        for (const [suffix, columns] of LISTING_INDEXES) {
+          const index = db.schema
+            .createIndex(`${RESULT_TABLE}_${suffix}_idx`)
+            .on(RESULT_TABLE)
+            .columns(columns);
+          await (dialect === 'mysql' ? index : index.ifNotExists()).execute();
+        }
+      },
+      async down(db: Kysely<unknown>) {
+        for (const [suffix] of LISTING_INDEXES) {
+          const index = db.schema.dropIndex(`${RESULT_TABLE}_${suffix}_idx`);
+          await (dialect === 'mysql' ? index.on(RESULT_TABLE) : index.ifExists()).execute();
+        }
       },
     },
   };

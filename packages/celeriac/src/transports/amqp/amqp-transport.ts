@@ -8,6 +8,7 @@ import type {
   DeliveryHandler,
   ExchangeSpec,
   QueueSpec,
+  QueueStats,
   Route,
   Transport,
   TransportCapabilities,
@@ -15,6 +16,7 @@ import type {
 } from '../transport.ts';
 import { AmqpConnection } from './amqp-connection.ts';
 import { AmqpConsumer } from './amqp-consumer.ts';
+import { deadLetterCopy, deadQueueName, deadQueueSpec } from './amqp-dead-letter.ts';
 import { AmqpDelayBuckets } from './amqp-delay.ts';
 import { AmqpDelivery } from './amqp-delivery.ts';
 import { AmqpClosedError, AmqpPublishError, AmqpTransportError } from './amqp-errors.ts';
@@ -45,6 +47,7 @@ export class AmqpTransport implements Transport {
   private readonly topology = new AmqpTopology();
   private readonly delay: AmqpDelayBuckets;
   private readonly delayDeclared = new Map<number, Promise<void>>();
+  private readonly deadDeclared = new Map<string, Promise<void>>();
   private readonly consumers = new Set<AmqpConsumer>();
   private closing: Promise<void> | undefined;
 
@@ -157,6 +160,24 @@ export class AmqpTransport implements Transport {
     return reply.messageCount;
   }
 
+  /** Passive declares, one per queue on the operations channel; a 404 (no such queue) closes only that call. */
+  async queueStats(queues: readonly string[]): Promise<Map<string, QueueStats | null>> {
+    this.assertOpen();
+    const stats = new Map<string, QueueStats | null>();
+    for (const queue of queues) {
+      try {
+        const reply = await this.operations.run(`checking queue ${JSON.stringify(queue)}`, (channel) =>
+          channel.checkQueue(queue),
+        );
+        stats.set(queue, { ready: reply.messageCount, consumers: reply.consumerCount });
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'AMQP_404') throw error;
+        stats.set(queue, null);
+      }
+    }
+    return stats;
+  }
+
   /**
    * Parks the delivery in a delay queue (see amqp-delay.ts) and acks it once the parked copy is confirmed.
    * The copy is the same message (body, headers, properties, so its `eta`) minus `expiration`: RabbitMQ
@@ -176,6 +197,26 @@ export class AmqpTransport implements Transport {
       await this.declareDelayBucket(bucketMs);
       await this.publish(copy, { exchange: this.delay.exchangeName(bucketMs), routingKey: delivery.queue });
     }
+    delivery.ack();
+  }
+
+  /** Publishes a marked copy to `<queue>.dead` (see amqp-dead-letter.ts), then acks once it is confirmed. */
+  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    if (!(delivery instanceof AmqpDelivery)) {
+      throw new TypeError('deadLetter needs a delivery from this AMQP transport');
+    }
+    const dead = deadQueueName(delivery.queue);
+    let declared = this.deadDeclared.get(dead);
+    if (!declared) {
+      declared = this.declareQueue(deadQueueSpec(delivery.queue));
+      declared.catch(() => this.deadDeclared.delete(dead));
+      this.deadDeclared.set(dead, declared);
+    }
+    await declared;
+    await this.publish(deadLetterCopy(delivery.message, delivery.queue, reason), {
+      exchange: '',
+      routingKey: dead,
+    });
     delivery.ack();
   }
 

@@ -6,6 +6,7 @@ import type {
   DeliveryHandler,
   ExchangeSpec,
   QueueSpec,
+  QueueStats,
   Route,
   Transport,
   TransportCapabilities,
@@ -95,6 +96,10 @@ export class MemoryTransport implements Transport {
 
   async queueLength(queue: string): Promise<number> {
     return this.broker.length(queue);
+  }
+
+  async queueStats(queues: readonly string[]): Promise<Map<string, QueueStats | null>> {
+    return new Map(queues.map((queue) => [queue, { ready: this.broker.length(queue) }]));
   }
 
   async redeliverAt(delivery: Delivery, dueAtMs: number): Promise<void> {

@@ -8,6 +8,7 @@ import type {
   DeliveryHandler,
   ExchangeSpec,
   QueueSpec,
+  QueueStats,
   Route,
   Transport,
   TransportCapabilities,
@@ -19,6 +20,7 @@ import { RedisConsumer } from './redis-consumer.ts';
 import { buildEnvelope, encodeEnvelope, withFreshTag } from './redis-envelope.ts';
 import { FanoutHub, FanoutQueue } from './redis-fanout.ts';
 import { RedisKeys } from './redis-keys.ts';
+import { redisQueueStats } from './redis-queue-stats.ts';
 import { execOrThrow, RedisRouting } from './redis-routing.ts';
 import { resolveRedisTransportConfig, type RedisTransportConfig } from './redis-transport-config.ts';
 
@@ -254,6 +256,11 @@ export class RedisTransport implements Transport {
     for (const list of this.keys.queueLists(queue)) pipeline.llen(list);
     const results = await execOrThrow(pipeline);
     return results.reduce<number>((sum, n) => sum + Number(n), 0);
+  }
+
+  /** LLEN over each queue's priority lists and the `unacked` hash split by queue (redis-queue-stats.ts). */
+  async queueStats(queues: readonly string[]): Promise<Map<string, QueueStats | null>> {
+    return redisQueueStats(await this.ready(), this.keys, this.routing, queues);
   }
 
   onStatus(listener: (status: TransportStatus) => void): () => void {
