@@ -65,10 +65,9 @@ export async function startEmbeddedMonitor(opts: {
   await monitor.start();
   // Mounted on a Hono app of its own rather than the site's, so the site's middleware (its headers,
   // body limit) does not change how the monitor answers.
-  // `strict: false`: the monitor links to its dashboard as `/monitor/`, which the mounted route spells `/monitor`.
-  const host = new Hono({ strict: false }).route(
+  const host = new Hono().route(
     MONITOR_PATH,
-    createMonitorApp(monitor, { basePath: MONITOR_PATH, auth }),
+    createMonitorApp(monitor, { basePath: MONITOR_PATH, auth, homeLink: { href: '/', label: '← Site' } }),
   );
   return {
     monitor,

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Celeriac, DjangoScheduleStore } from 'celeriac';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { django as runDjango } from '../../celeriac/test/beat/django-fixture.ts';
 import { Monitor } from '../src/monitor.ts';
 import { createMonitorApp } from '../src/server/app.ts';
 
@@ -11,38 +11,37 @@ const TOKEN = 'periodic-django-token-0123';
 const bearer = { Authorization: `Bearer ${TOKEN}` };
 const dir = mkdtempSync(join(tmpdir(), 'celeriac-monitor-django-'));
 const dbPath = join(dir, 'db.sqlite3');
+const django = (...steps: Array<[string, object?]>) => runDjango(dbPath, ...steps);
 
-/** django-celery-beat's tables (`celeriac monitor -S django`), shown read-only. */
-describe('periodic tasks from django-celery-beat (-S django)', () => {
+interface DjangoRead {
+  invalid: unknown;
+  enabled: boolean;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  last_run_at: string | null;
+  schedule: Record<string, unknown>;
+}
+
+/** django-celery-beat's tables (`celeriac monitor -S django`), made by Django's migrations and edited here. */
+describe('periodic tasks in django-celery-beat’s tables (-S django)', () => {
   let app: Celeriac;
   let store: DjangoScheduleStore;
   let monitor: Monitor;
   let web: ReturnType<typeof createMonitorApp>;
 
   beforeAll(async () => {
-    // django-celery-beat 2.4's tables (the columns its models define), with one crontab task in them.
-    const db = new Database(dbPath);
-    db.exec(`
-      CREATE TABLE django_celery_beat_intervalschedule (id integer PRIMARY KEY, every integer, period varchar(24));
-      CREATE TABLE django_celery_beat_solarschedule (id integer PRIMARY KEY, event varchar(24), latitude decimal, longitude decimal);
-      CREATE TABLE django_celery_beat_clockedschedule (id integer PRIMARY KEY, clocked_time datetime);
-      CREATE TABLE django_celery_beat_crontabschedule (id integer PRIMARY KEY, minute varchar(240), hour varchar(96),
-        day_of_week varchar(64), day_of_month varchar(124), month_of_year varchar(64), timezone varchar(63));
-      CREATE TABLE django_celery_beat_periodictask (id integer PRIMARY KEY, name varchar(200) UNIQUE, task varchar(200),
-        args text, kwargs text, queue varchar(200), exchange varchar(200), routing_key varchar(200), headers text,
-        priority integer, expires datetime, expire_seconds integer, one_off bool, start_time datetime, enabled bool,
-        last_run_at datetime, total_run_count integer, date_changed datetime, description text,
-        interval_id integer, crontab_id integer, solar_id integer, clocked_id integer);
-      INSERT INTO django_celery_beat_crontabschedule VALUES (1, '*/5', '*', '*', '*', '*', 'Europe/Berlin');
-      INSERT INTO django_celery_beat_periodictask VALUES (1, 'berlin', 'tasks.cron', '[]', '{}', NULL, NULL, NULL,
-        '{}', NULL, NULL, NULL, 0, NULL, 1, NULL, 0, NULL, '', NULL, 1, NULL, NULL);
-    `);
-    db.close();
+    await django(
+      ['migrate'],
+      [
+        'crontab',
+        { name: 'berlin', task: 'tasks.cron', minute: '*/5', hour: '*', timezone: 'Europe/Berlin' },
+      ],
+    );
     app = new Celeriac({ broker: `memory://periodic-django-${process.pid}` });
     store = new DjangoScheduleStore({ url: `sqlite://${dbPath}` });
     monitor = new Monitor(app, { history: false, enableEventsIntervalMs: 0, schedules: store });
     web = createMonitorApp(monitor, { auth: { apiTokens: [TOKEN] } });
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await monitor?.stop();
@@ -51,27 +50,62 @@ describe('periodic tasks from django-celery-beat (-S django)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('lists Django’s entries in words, refuses edits (405) and runs one now with its header', async () => {
-    const res = await web.request('/api/periodic-tasks', { headers: bearer });
+  const call = (method: string, path: string, body?: unknown) =>
+    web.request(path, {
+      method,
+      headers: { ...bearer, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  it('lists Django’s entries in words and runs one now with its header', async () => {
+    const res = await call('GET', '/api/periodic-tasks');
     expect(await res.json()).toMatchObject({
-      editable: false,
+      editable: true,
       store: expect.stringMatching(/^django:sqlite:/),
       periodic_tasks: [{ name: 'berlin', description: 'every 5 minutes (Europe/Berlin)', enabled: true }],
     });
-    const put = await web.request('/api/periodic-tasks/berlin', {
-      method: 'PUT',
-      headers: { ...bearer, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ enabled: false }),
-    });
-    expect(put.status).toBe(405);
-    expect(await put.text()).toMatch(/Django admin/);
-
     const transport = await app.connection();
-    const run = await web.request('/api/periodic-tasks/berlin/run', { method: 'POST', headers: bearer });
+    const run = await call('POST', '/api/periodic-tasks/berlin/run');
     expect(run.status).toBe(200);
     expect(await transport.queueLength('celery')).toBe(1);
     const page = await (await web.request('/periodic', { headers: bearer })).text();
-    expect(page).toContain('read-only here');
-    expect(page).not.toContain('data-action="disable"');
+    expect(page).toContain('id="periodic-new"');
+    expect(page).toContain('data-action="disable"');
   });
+
+  it('creates, disables and deletes through the API; Django’s ORM reads each change', async () => {
+    const created = await call('POST', '/api/periodic-tasks', {
+      name: 'weekly',
+      task: 'tasks.report',
+      schedule_type: 'crontab',
+      minute: '30',
+      hour: '7',
+      day_of_week: 'mon',
+      timezone: 'Europe/Berlin',
+      args: [1, 'two'],
+      kwargs: { to: 'ops' },
+    });
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { description: string }).description).toBe(
+      'every Monday at 07:30 (Europe/Berlin)',
+    );
+    const off = await call('PUT', '/api/periodic-tasks/berlin', { enabled: false });
+    expect(off.status).toBe(200);
+
+    const [weekly, berlin] = (await django(['read', { name: 'weekly' }], ['read', { name: 'berlin' }])) as [
+      DjangoRead,
+      DjangoRead,
+    ];
+    expect(weekly).toMatchObject({
+      invalid: null,
+      enabled: true,
+      args: [1, 'two'],
+      kwargs: { to: 'ops' },
+      schedule: { kind: 'crontab', minute: '30', hour: '7', day_of_week: 'mon', timezone: 'Europe/Berlin' },
+    });
+    expect(berlin).toMatchObject({ invalid: null, enabled: false, last_run_at: null });
+
+    expect((await call('DELETE', '/api/periodic-tasks/weekly')).status).toBe(200);
+    expect(await django(['exists', { name: 'weekly' }])).toEqual([false]);
+  }, 30_000);
 });

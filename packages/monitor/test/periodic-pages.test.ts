@@ -119,7 +119,8 @@ describe('Periodic tasks pages', () => {
     expect(list).toMatch(/<tr data-periodic="weekly">[\s\S]*every Monday at 07:30[\s\S]*<\/tr>/);
     expect(list).toContain('Created periodic task weekly.');
 
-    const form = await (await get('/periodic/weekly')).text();
+    expect(list).toContain('<a href="/periodic/weekly/edit">weekly</a>');
+    const form = await (await get('/periodic/weekly/edit')).text();
     expect(form).toContain('action="/periodic/weekly"');
     expect(form).toContain('value="30"');
     // An unticked box is not sent: the entry becomes disabled.
@@ -172,7 +173,7 @@ describe('Periodic tasks pages', () => {
   it('an entry name and task args holding HTML are escaped everywhere', async () => {
     const res = await post('/periodic', crontabForm({ name: XSS, args: JSON.stringify([XSS]) }));
     expect(res.status).toBe(303);
-    for (const path of ['/periodic', `/periodic/${encodeURIComponent(XSS)}`]) {
+    for (const path of ['/periodic', `/periodic/${encodeURIComponent(XSS)}/edit`]) {
       const page = await (await get(path)).text();
       expect(page).not.toContain('<img');
       expect(page).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;');
@@ -180,8 +181,41 @@ describe('Periodic tasks pages', () => {
     expect((await post(`/periodic/${encodeURIComponent(XSS)}/delete`, {})).status).toBe(303);
   });
 
+  it('entries named new, edit, +new or with a slash have edit forms of their own; old links still lead there', async () => {
+    const tricky = ['new', 'edit', '+new', 'a/b', 'new/edit'];
+    for (const name of tricky)
+      expect((await post('/periodic', crontabForm({ name }))).status, name).toBe(303);
+    const list = await (await get('/periodic')).text();
+    for (const name of tricky) {
+      const href = `/periodic/${encodeURIComponent(name)}/edit`;
+      expect(list).toContain(`<a href="${href}">${name}</a>`);
+      const form = await get(href);
+      expect(form.status, name).toBe(200);
+      const page = await form.text();
+      expect(page).toContain(`<title>Periodic task ${name} · Celeriac monitor</title>`);
+      expect(page).toContain(`action="/periodic/${encodeURIComponent(name)}"`);
+      // Saving the form edits that entry (here: disables it), never another.
+      const { enabled: _off, ...fields } = crontabForm({ name });
+      expect((await post(`/periodic/${encodeURIComponent(name)}`, fields)).status, name).toBe(303);
+    }
+    for (const s of await store.load())
+      expect(s.entry.enabled, s.entry.name).toBe(!tricky.includes(s.entry.name));
+
+    // `/periodic/new` stays the create form (old links, the example's tests); other old edit links redirect.
+    const create = await (await get('/periodic/new')).text();
+    expect(create).toContain('<title>New periodic task · Celeriac monitor</title>');
+    expect(create).toContain('action="/periodic"');
+    const old = await get('/periodic/a%2Fb');
+    expect(old.status).toBe(301);
+    expect(old.headers.get('location')).toBe('/periodic/a%2Fb/edit');
+
+    for (const name of tricky)
+      expect((await post(`/periodic/${encodeURIComponent(name)}/delete`, {})).status).toBe(303);
+    expect((await names()).filter((n) => tricky.includes(n))).toEqual([]);
+  });
+
   it('404 for an unknown entry; the page says how to configure a store when there is none', async () => {
-    expect((await get('/periodic/missing')).status).toBe(404);
+    expect((await get('/periodic/missing/edit')).status).toBe(404);
     const bare = new Monitor(app, { history: false, enableEventsIntervalMs: 0 });
     const site = createMonitorApp(bare, { auth: { insecureNoAuth: true } });
     const page = await (await site.request('/periodic')).text();

@@ -3,10 +3,12 @@ import type { ApplyOptions } from '../task/options.ts';
 import type { Logger } from '../util/logger.ts';
 import { fingerprint, nextDue, type BeatEntry, type EntryState } from './entry.ts';
 import { BeatEntryError, ScheduleError } from './errors.ts';
+import { coveringSend } from './lease/covered-slot.ts';
 import { LocalLease } from './lease/local-lease.ts';
 import type { BeatLease } from './lease/lease.ts';
 import { ConfigFileStore } from './stores/config-file-store.ts';
 import type { ScheduleStore } from './stores/store.ts';
+import { describeSchedule } from './schedules/describe.ts';
 
 export interface BeatOptions {
   /** Where entries and run state live. (Default: the app's `beatSchedule`, state in `beatScheduleFilename`) */
@@ -34,7 +36,10 @@ export interface BeatOptions {
 export interface BeatEntryInfo {
   name: string;
   task: string;
+  /** Short form: `crontab 30 8 * * mon (Europe/Berlin)`. */
   schedule: string;
+  /** In plain words (`describeSchedule`): `every Monday at 08:30 (Europe/Berlin)`. */
+  description: string;
   enabled: boolean;
   lastRunAt: Date | undefined;
   totalRunCount: number;
@@ -162,6 +167,7 @@ export class Beat {
           name: rt.entry.name,
           task: rt.entry.task,
           schedule: String(rt.entry.schedule),
+          description: describeSchedule(rt.entry.schedule),
           enabled: rt.entry.enabled && rt.state.enabled !== false,
           lastRunAt: rt.state.lastRunAtMs === undefined ? undefined : new Date(rt.state.lastRunAtMs),
           totalRunCount: rt.state.totalRunCount,
@@ -291,6 +297,13 @@ export class Beat {
         { entry: entry.name, slot: new Date(slot) },
         'beat: slot already sent by a beat; skipping',
       );
+      return 'skipped';
+    }
+    const covering = coveringSend(entry.schedule, claim.previous, slot);
+    if (covering) {
+      // A new leader on its own slot grid: another beat already ran this period; adopt its record.
+      await this.lease.unclaim(entry.name, slot, claim.previous).catch(() => undefined);
+      this.advance(rt, covering.slotMs, covering.runAtMs);
       return 'skipped';
     }
     try {

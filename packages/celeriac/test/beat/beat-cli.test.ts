@@ -17,9 +17,9 @@ describe('celeriac beat (CLI)', () => {
     const r = await runMain(['-A', APP, '-l', 'error', 'beat', '--list', '2', '-s', join(dir, 'state.json')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^monday_report: reports\.weekly crontab 30 8 \* \* mon \(Europe\/Berlin\)\n {2}last run: never \(0 runs\)\n {2}next:\n {4}- \d{4}-\d\d-\d\dT0[67]:30:00\.000Z\n {4}- /m,
+      /^monday_report: reports\.weekly, every Monday at 08:30 \(Europe\/Berlin\)\n {2}last run: never \(0 runs\)\n {2}next:\n {4}- \d{4}-\d\d-\d\dT0[67]:30:00\.000Z\n {4}- /m,
     );
-    expect(r.stdout).toMatch(/^scheduled_task: app\.tasks\.add every 5s\n/m);
+    expect(r.stdout).toMatch(/^scheduled_task: app\.tasks\.add, every 5 seconds\n/m);
     expect(r.stdout.match(/^ {4}- /gm)).toHaveLength(4);
   });
 

@@ -1,9 +1,9 @@
 import type { BeatEntryDefinition, ScheduleStore } from 'celeriac';
 
 /**
- * A schedule store the monitor can edit: celeriac's `SqlScheduleStore` is one. Beat picks the
- * edits up on its next reload (every 5 s by default). A plain `ScheduleStore` (the django or
- * file scheduler) is shown read-only.
+ * A schedule store the monitor can edit: celeriac's `SqlScheduleStore` and `DjangoScheduleStore`
+ * are. Beat picks the edits up on its next reload (every 5 s by default). A plain `ScheduleStore`
+ * (the file scheduler) is shown read-only.
  */
 export interface EditableScheduleStore extends ScheduleStore {
   /** Adds or replaces an entry; run state is kept when the name exists. Throws on a bad definition. */

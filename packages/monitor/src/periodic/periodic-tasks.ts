@@ -49,7 +49,7 @@ export class ScheduleStoreUnavailableError extends Error {
   readonly code = 'schedule_store_unavailable';
 }
 
-/** Thrown for a change the store cannot make (the django and file schedulers are read-only here). */
+/** Thrown for a change the store cannot make (the file scheduler is read-only here). */
 export class ReadOnlyScheduleError extends Error {
   readonly code = 'read_only_schedule_store';
 }
@@ -188,7 +188,7 @@ export class PeriodicTasks {
   private writable(): EditableScheduleStore {
     if (!isEditable(this.store)) {
       throw new ReadOnlyScheduleError(
-        `the schedule store ${this.store.description} is read-only here: edit django-celery-beat tasks in the Django admin, file entries in the app's beatSchedule, or run the monitor with -S db`,
+        `the schedule store ${this.store.description} is read-only here: edit file entries in the app's beatSchedule, or run the monitor with -S db or -S django`,
       );
     }
     return this.store;

@@ -27,6 +27,8 @@ import { registerStatic } from './static-assets.ts';
 import { registerStatusApi } from './status-api.ts';
 import { registerStatsApi } from './stats-api.ts';
 import { registerTaskRetryApi } from './task-retry-api.ts';
+import { registerWorkerControlApi } from './worker-control-api.ts';
+import { registerWorkerPages } from './worker-pages.ts';
 import type { MonitorEnv, Principal } from './types.ts';
 
 export interface MonitorAuthOptions {
@@ -201,6 +203,8 @@ export function createMonitorApp(monitor: Monitor, options: MonitorAppOptions): 
   app.get('/api/csrf', (c) => c.json({ token: pageContext(c).csrf }));
 
   registerApi(app, monitor, hub);
+  registerWorkerControlApi(app, monitor, pageContext);
+  registerWorkerPages(app, monitor, pageContext);
   registerStatusApi(app, monitor);
   registerStatsApi(app, monitor);
   registerTaskRetryApi(app, monitor);

@@ -3,7 +3,7 @@ import { basePath as mountPath } from 'hono/route';
 import type { Monitor } from '../monitor.ts';
 import { listTasks, TaskQuerySchema } from '../state/task-query.ts';
 import type { PageContext } from '../ui/layout.ts';
-import { dashboardPage, taskDetailPage, tasksPage, workersPage } from '../ui/pages.ts';
+import { dashboardPage, taskDetailPage, tasksPage } from '../ui/pages.ts';
 import { workflowOf } from '../ui/workflow-graph.ts';
 import { badRequest, notFound } from './errors.ts';
 import type { MonitorEnv } from './types.ts';
@@ -37,9 +37,5 @@ export function registerPages(
     return c.html(taskDetailPage(pageContext(c), task, workflowOf(state, task)));
   });
 
-  app.get('/workers', async (c) => {
-    // Fresh details on each visit: one inspect round (about a second) for every worker.
-    await monitor.inspect();
-    return c.html(workersPage(pageContext(c), state.workerList(), monitor.inspections));
-  });
+  // /workers and /worker/:name: worker-pages.ts
 }

@@ -70,11 +70,16 @@ export function registerPeriodicPages(
     return c.html(periodicFormPage(pageContext(c), await model(periodic, undefined, fields)));
   });
 
-  app.get('/periodic/:name', async (c) => {
+  // Edit forms live at `/:name/edit`, so an entry called `new` is as editable as any other.
+  app.get('/periodic/:name/edit', async (c) => {
     const periodic = periodicTasksOf(monitor);
     const stored = await existing(periodic, c.req.param('name'));
     return c.html(periodicFormPage(pageContext(c), await model(periodic, stored, periodic.fields(stored))));
   });
+  // Old edit links (`/periodic/:name`) still lead to the form.
+  app.get('/periodic/:name', (c) =>
+    c.redirect(periodicPath(pageContext(c), c.req.param('name'), 'edit'), 301),
+  );
 
   const submit = async (c: Context<MonitorEnv>, name: string | undefined) => {
     const periodic = periodicTasksOf(monitor);

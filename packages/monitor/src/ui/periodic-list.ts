@@ -12,6 +12,10 @@ export interface PeriodicNotice {
   taskId?: string;
 }
 
+/**
+ * `/periodic`, an entry's `/periodic/<name>` (where its form posts) or `/periodic/<name>/<action>`
+ * (`edit` for its form). `encodeURIComponent` keeps a `/` in a name inside its one path segment.
+ */
 export function periodicPath(ctx: PageContext, name?: string, action?: string): string {
   const base = `${ctx.base}/periodic`;
   if (name === undefined) return base;
@@ -58,8 +62,8 @@ export function periodicListPage(
         ${
           store.editable
             ? html` · <a href="${periodicPath(ctx)}/new" id="periodic-new">Add a periodic task</a>`
-            : html` · read-only here (django-celery-beat tasks are edited in the Django admin, file entries in
-              the app’s beatSchedule; -S db makes them editable)`
+            : html` · read-only here (file entries live in the app’s beatSchedule; -S db or -S django makes
+              the schedule editable)`
         }
       </p>
       ${
@@ -82,7 +86,7 @@ export function periodicListPage(
                 ${tasks.map(
                   (t) =>
                     html`<tr data-periodic="${t.name}">
-                      <td data-field="name"><a href="${periodicPath(ctx, t.name)}">${t.name}</a></td>
+                      <td data-field="name"><a href="${periodicPath(ctx, t.name, 'edit')}">${t.name}</a></td>
                       <td data-field="task">${t.task}</td>
                       <td data-field="schedule">${t.description}${t.one_off ? ' (once)' : ''}</td>
                       <td data-field="enabled" class="${t.enabled ? 'online' : 'offline'}">

@@ -142,7 +142,7 @@ function banner(beat: Beat, broker: string, scheduler: string): string {
   ].join('\n');
 }
 
-/** `beat --list`: one block per entry. */
+/** `beat --list`: one block per entry, its schedule in plain words. */
 export function formatEntries(entries: BeatEntryInfo[]): string {
   if (entries.length === 0) return '(no periodic tasks)';
   return entries
@@ -152,7 +152,7 @@ export function formatEntries(entries: BeatEntryInfo[]): string {
       const next =
         e.nextRuns.length > 0 ? e.nextRuns.map((d) => `    - ${d.toISOString()}`) : ['    - (none)'];
       return [
-        `${e.name}${state}: ${e.task} ${e.schedule}`,
+        `${e.name}${state}: ${e.task}, ${e.description}`,
         `  last run: ${last} (${e.totalRunCount} runs)`,
         '  next:',
         ...next,

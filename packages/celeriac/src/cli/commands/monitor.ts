@@ -33,7 +33,11 @@ export function registerMonitor(program: Command): void {
     .description('Serve the web dashboard, REST API and /metrics for the cluster (like Flower).')
     .option('-p, --port <port>', 'HTTP port', '5555')
     .option('--address <host>', 'address to listen on', '127.0.0.1')
-    .option('--db <url>', 'task history database (sqlite:///path.db or postgresql://…)', 'sqlite://celeriac-monitor.db')
+    .option(
+      '--db <url>',
+      'task history database (sqlite:///path.db or postgresql://…)',
+      'sqlite://celeriac-monitor.db',
+    )
     .option('--max-tasks <n>', 'tasks kept in memory', '100000')
     .option('--retention <duration>', 'how long task history is kept, e.g. 7d or 12h', '7d')
     .option(
@@ -51,7 +55,7 @@ export function registerMonitor(program: Command): void {
     )
     .option(
       '-S, --scheduler <name>',
-      'beat’s schedule store for the Periodic tasks page: db (beat’s SQL tables, editable), django (django-celery-beat’s, read-only), file (the app’s beatSchedule, read-only)',
+      'beat’s schedule store for the Periodic tasks page: db (beat’s SQL tables, editable), django (django-celery-beat’s, editable as in Django’s admin), file (the app’s beatSchedule, read-only)',
     )
     .option(
       '--db-url <url>',

@@ -4,9 +4,10 @@ import { connectSql, type SqlConnection } from '../sql/sql-connect.ts';
 import type { BeatDb } from '../sql/sql-schema.ts';
 import { SqlLease } from '../sql/sql-lease.ts';
 import { createBeatTables, tableNames } from '../sql/sql-schema.ts';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { ScheduleStore, StoredEntry } from '../store.ts';
 import { fromDbTime, PERIOD_MS, toDbTime, type DjangoBeatDb } from './django-tables.ts';
+import { deleteTask, writeEnabled, writeTask } from './django-writes.ts';
 
 export interface DjangoScheduleStoreOptions {
   /** The Django project's database: `postgresql://…`, `mysql://…`, `sqlite:///path/db.sqlite3`. */
@@ -18,14 +19,16 @@ export interface DjangoScheduleStoreOptions {
   logger?: Logger;
 }
 
-type TaskRow = DjangoBeatDb['django_celery_beat_periodictask'];
+type TaskRow = Selectable<DjangoBeatDb['django_celery_beat_periodictask']>;
 
 /**
  * Reads and writes django-celery-beat 2.4's tables, so a Django admin edits what a Celeriac
  * beat sends (django_celery_beat/schedulers.py `DatabaseScheduler`). It re-reads every row
  * every 5 s instead of watching `django_celery_beat_periodictasks.last_update`, so bulk
- * `QuerySet.update()` edits, which skip that tracker, are seen too. It writes back only
- * `last_run_at`, `total_run_count` and, for one-off tasks, `enabled`, as the Python scheduler.
+ * `QuerySet.update()` edits, which skip that tracker, are seen too. As a scheduler it writes
+ * back only `last_run_at`, `total_run_count` and, for one-off tasks, `enabled`, as the Python one.
+ * `upsert`, `remove` and `setEnabled` (the monitor's Periodic tasks page) write as Django's admin
+ * does (see django-writes.ts), so a Python shop and the monitor edit the same schedule.
  * Messages carry the `periodic_task_name` header, as django-celery-beat's do.
  */
 export class DjangoScheduleStore implements ScheduleStore {
@@ -115,6 +118,26 @@ export class DjangoScheduleStore implements ScheduleStore {
       .execute();
   }
 
+  /**
+   * Adds or replaces the task `name` (its run count is kept), pointing it at an equal schedule row
+   * or a new one. Throws `BeatEntryError` for what the definition or Django's columns cannot hold.
+   */
+  async upsert(name: string, def: BeatEntryDefinition): Promise<void> {
+    const entry = resolveEntry(name, def, this.options.timezone); // reject bad input before it is stored
+    const { db, dialect } = await this.connect();
+    await db.transaction().execute((tx) => writeTask(tx, dialect, entry));
+  }
+
+  async remove(name: string): Promise<void> {
+    const { db, dialect } = await this.connect();
+    await db.transaction().execute((tx) => deleteTask(tx, dialect, name));
+  }
+
+  async setEnabled(name: string, enabled: boolean): Promise<void> {
+    const { db, dialect } = await this.connect();
+    await db.transaction().execute((tx) => writeEnabled(tx, dialect, name, enabled));
+  }
+
   async close(): Promise<void> {
     const conn = this.connection;
     this.connection = undefined;
@@ -123,10 +146,10 @@ export class DjangoScheduleStore implements ScheduleStore {
 }
 
 interface ScheduleTables {
-  intervals: Map<number, DjangoBeatDb['django_celery_beat_intervalschedule']>;
-  crontabs: Map<number, DjangoBeatDb['django_celery_beat_crontabschedule']>;
-  solars: Map<number, DjangoBeatDb['django_celery_beat_solarschedule']>;
-  clockeds: Map<number, DjangoBeatDb['django_celery_beat_clockedschedule']>;
+  intervals: Map<number, Selectable<DjangoBeatDb['django_celery_beat_intervalschedule']>>;
+  crontabs: Map<number, Selectable<DjangoBeatDb['django_celery_beat_crontabschedule']>>;
+  solars: Map<number, Selectable<DjangoBeatDb['django_celery_beat_solarschedule']>>;
+  clockeds: Map<number, Selectable<DjangoBeatDb['django_celery_beat_clockedschedule']>>;
 }
 
 /** The one schedule a PeriodicTask points at (django-celery-beat requires exactly one). */

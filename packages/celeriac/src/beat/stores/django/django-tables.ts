@@ -1,14 +1,16 @@
 /**
  * django-celery-beat 2.4's tables, as Django's migrations create them (see
- * `django_celery_beat/models.py`). Only the columns beat reads or writes are typed.
+ * `django_celery_beat/models.py`). Only the columns beat and the monitor read or write are typed.
  * Datetimes are UTC (Django's USE_TZ=True): `timestamptz` on PostgreSQL, `datetime(6)` on
  * MySQL, text `YYYY-MM-DD HH:MM:SS[.ffffff]` on SQLite.
  */
+import type { Generated } from 'kysely';
+
 type DbTime = Date | string | null;
 
 export interface DjangoBeatDb {
   django_celery_beat_periodictask: {
-    id: number;
+    id: Generated<number>;
     name: string;
     task: string;
     args: string;
@@ -29,10 +31,14 @@ export interface DjangoBeatDb {
     crontab_id: number | null;
     solar_id: number | null;
     clocked_id: number | null;
+    date_changed: DbTime;
+    description: string;
   };
-  django_celery_beat_intervalschedule: { id: number; every: number; period: string };
+  /** One row, ident 1: `last_update` moves on every change, and Django's beat reloads when it does. */
+  django_celery_beat_periodictasks: { ident: number; last_update: DbTime };
+  django_celery_beat_intervalschedule: { id: Generated<number>; every: number; period: string };
   django_celery_beat_crontabschedule: {
-    id: number;
+    id: Generated<number>;
     minute: string;
     hour: string;
     day_of_week: string;
@@ -41,12 +47,12 @@ export interface DjangoBeatDb {
     timezone: string;
   };
   django_celery_beat_solarschedule: {
-    id: number;
+    id: Generated<number>;
     event: string;
     latitude: string | number;
     longitude: string | number;
   };
-  django_celery_beat_clockedschedule: { id: number; clocked_time: DbTime };
+  django_celery_beat_clockedschedule: { id: Generated<number>; clocked_time: DbTime };
 }
 
 /** A Django datetime column's value as epoch ms (naive SQLite text is UTC under USE_TZ). */
@@ -57,11 +63,15 @@ export function fromDbTime(value: DbTime | undefined): number | undefined {
   return Date.parse(/([zZ]|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}Z`);
 }
 
-/** Epoch ms as the driver wants it: SQLite gets Django's own text form, the others a Date. */
+/**
+ * Epoch ms as the driver wants it: SQLite gets Django's own text form (`str(datetime)`: no
+ * `.000000` on whole seconds, since Django's lookups compare that text), the others a Date.
+ */
 export function toDbTime(ms: number, dialect: 'postgres' | 'mysql' | 'sqlite'): Date | string {
   if (dialect !== 'sqlite') return new Date(ms);
   const iso = new Date(ms).toISOString(); // 2024-05-01T10:00:05.123Z
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
+  const fraction = ms % 1000 === 0 ? '' : `${iso.slice(19, 23)}000`;
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction}`;
 }
 
 /** `IntervalSchedule.period` to milliseconds. */
