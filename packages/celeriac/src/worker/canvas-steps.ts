@@ -1,5 +1,5 @@
 import type { Celeriac } from '../app/celeriac.ts';
-import { countChordPart } from '../canvas/chord-completion.ts';
+import { countChordPart, type ChordMember } from '../canvas/chord-completion.ts';
 import { applySignature } from '../canvas/nested.ts';
 import { optionsFromWire, Signature } from '../canvas/signature.ts';
 import type { SignatureDict } from '../protocol/types.ts';
@@ -64,6 +64,13 @@ export class CanvasSteps {
       }
     }
     if (!store && request.message.embed.chord) await this.countPart(request, States.FAILURE, info);
+    // A chain in a chord header: its last step carries the chord and will never run, so count its
+    // part failed now or the chord stalls (celery/backends/base.py `mark_as_failure`).
+    for (const step of chain ?? []) {
+      const member = chainStepChordMember(step, request.headers.root_id);
+      if (member)
+        await countChordPart(this.app, await this.app.backend(), member, States.FAILURE, info, this.logger);
+    }
     if (errbacks) await Promise.all(errbacks.map((sig) => this.apply(request, sig, [request.id], {})));
   }
 
@@ -127,6 +134,21 @@ export class CanvasSteps {
     });
     return result.id;
   }
+}
+
+function chainStepChordMember(step: SignatureDict, rootId: string): ChordMember | undefined {
+  const o = step.options ?? {};
+  if (!o.chord || typeof o.task_id !== 'string' || typeof o.group_id !== 'string') return undefined;
+  return {
+    id: o.task_id,
+    name: step.task,
+    headers: {
+      group: o.group_id,
+      group_index: typeof o.group_index === 'number' ? o.group_index : null,
+      root_id: rootId,
+    },
+    message: { embed: { chord: o.chord as SignatureDict } },
+  };
 }
 
 function tasksOf(sig: SignatureDict): SignatureDict[] {

@@ -29,6 +29,15 @@ export interface WorkerIntrospection {
   revoke(ids: string[], options: { terminate: boolean; signal: string }): void;
   /** Starts a warm shutdown. */
   shutdown(): void;
+  /** The pool fields of `inspect stats` beyond max-concurrency (a Worker has them). */
+  poolStats?(): PoolStats;
+}
+
+/** celery/concurrency/prefork.py `_get_info`, the fields a Celeriac pool can fill. */
+export interface PoolStats {
+  /** Child pids (processes pool), thread ids (threads pool), the worker's pid (async pool). */
+  processes: number[];
+  'max-tasks-per-child': number | 'N/A';
 }
 
 /** A request as `inspect active/reserved` shows it (celery/worker/request.py `info`). */

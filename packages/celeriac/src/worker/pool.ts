@@ -1,3 +1,4 @@
+import { runAsParent } from '../canvas/parent-task.ts';
 import type { BoundTaskFunction, TaskFunction } from '../task/task.ts';
 import type { Request, RequestContext } from './request.ts';
 
@@ -12,8 +13,8 @@ export class PoolError extends Error {
 
 /**
  * Where task functions run. The worker keeps the bookkeeping (slots, acks, results, retries);
- * a pool only calls the function. `async` calls it on the event loop; a `threads` or `processes`
- * pool (a later issue) would post the call to piscina or a child process and return a promise.
+ * a pool only calls the function. `async` calls it on the event loop; `threads` and `processes`
+ * post the call to a worker thread or a child process and return a promise.
  */
 export interface Pool {
   /** `async`, `threads` or `processes`, as `inspect stats` reports it. */
@@ -36,6 +37,11 @@ export interface Pool {
   terminate(request: Request): boolean;
   /** Frees the pool's resources; the worker has already aborted what was running. */
   close(): Promise<void>;
+  /**
+   * What `inspect stats` lists as `pool.processes`: child pids (processes), thread ids
+   * (threads), the worker's own pid (async).
+   */
+  workerIds(): number[];
 }
 
 /** Runs tasks on the event loop: for I/O-bound work. Cancellation is cooperative (`ctx.signal`). */
@@ -52,9 +58,12 @@ export class AsyncPool implements Pool {
 
   call(request: Request, ctx: RequestContext | undefined, args: unknown[]): unknown {
     const fn = request.task.fn;
-    return ctx
-      ? (fn as BoundTaskFunction<unknown[], unknown>)(ctx, ...args)
-      : (fn as TaskFunction<unknown[], unknown>)(...args);
+    // The request is the current task for what the body sends: parent_id, root_id, `children`.
+    return runAsParent(request, () =>
+      ctx
+        ? (fn as BoundTaskFunction<unknown[], unknown>)(ctx, ...args)
+        : (fn as TaskFunction<unknown[], unknown>)(...args),
+    );
   }
 
   resize(concurrency: number): boolean {
@@ -68,4 +77,8 @@ export class AsyncPool implements Pool {
   }
 
   async close(): Promise<void> {}
+
+  workerIds(): number[] {
+    return [process.pid];
+  }
 }

@@ -5,8 +5,13 @@ import type { Logger } from '../util/logger.ts';
 import type { Pool } from './pool.ts';
 import type { Request, RequestContext } from './request.ts';
 import { PoolError } from './pool.ts';
-import { contextData } from './thread-pool.ts';
-import { deserializeError, serializeError, type ThreadCall, type ThreadOutcome } from './thread-protocol.ts';
+import {
+  contextData,
+  deserializeError,
+  serializeError,
+  type ThreadCall,
+  type ThreadOutcome,
+} from './thread-protocol.ts';
 
 export interface ProcessPoolOptions {
   /** The module that registers the tasks (the CLI's `-A`), loaded once in each child. */
@@ -95,9 +100,11 @@ export class ProcessPool implements Pool {
       name: request.headers.task,
       args,
       ctx: ctx ? contextData(ctx) : undefined,
+      lineage: { id: request.id, rootId: request.headers.root_id },
     };
     return this.send(child, call)
       .then((outcome) => {
+        if (outcome.children) (request.children ??= []).push(...outcome.children);
         switch (outcome.kind) {
           case 'ok':
             return outcome.value;
@@ -154,8 +161,8 @@ export class ProcessPool implements Pool {
   }
 
   /** Child pids, for `inspect stats` (`pool.processes`). */
-  get pids(): number[] {
-    return [...this.children].map((c) => c.process.pid ?? 0);
+  workerIds(): number[] {
+    return [...this.children].filter((c) => !c.retiring).map((c) => c.process.pid ?? 0);
   }
 
   private spawn(): Child {

@@ -6,6 +6,7 @@ import { isReady, States, type TaskState } from '../result/states.ts';
 import type { Logger } from '../util/logger.ts';
 import type { Request } from './request.ts';
 import { countChordPart } from '../canvas/chord-completion.ts';
+import { oversizedResult } from '../protocol/size-limits.ts';
 
 export interface ResultStoreOptions {
   hostname: string;
@@ -50,6 +51,12 @@ export class ResultStore {
   ): Promise<boolean> {
     const backend = this.backend;
     if (!backend) return true;
+    // resultMaxBytes: a giant value becomes a FAILURE that says so (the app is the request's own).
+    const tooLarge = oversizedResult(request.id, result, request.task.app.conf.resultMaxBytes);
+    if (tooLarge) {
+      this.options.logger.error({ taskId: request.id, status }, String(tooLarge.exc_message[0]));
+      return this.store(request, States.FAILURE, tooLarge, null, other);
+    }
     const meta = this.meta(request, status, result, traceback, other);
     const context: StoreContext = {
       replyTo: request.message.replyTo,

@@ -1,3 +1,4 @@
+import { runAsParent, type ParentTask } from '../canvas/parent-task.ts';
 import { loadApp } from '../cli/load-app.ts';
 import type { RetryOptions, TaskContext } from '../task/context.ts';
 import type { BoundTaskFunction, TaskFunction } from '../task/task.ts';
@@ -40,27 +41,40 @@ export function createTaskHost(
         },
       };
     }
-    try {
-      const args = call.args ?? [];
-      const value = call.ctx
-        ? await (task.fn as BoundTaskFunction<unknown[], unknown>)(hostContext(call.ctx, signal), ...args)
-        : await (task.fn as TaskFunction<unknown[], unknown>)(...args);
-      return { kind: 'ok', value };
-    } catch (thrown) {
-      let error = thrown;
-      // `throw ctx.retry(...)` throws the promise itself.
-      if (error instanceof Promise)
-        error = await error.then(
-          () => new Error('a task threw a promise'),
-          (e: unknown) => e,
-        );
-      if (error instanceof RetryRequest) {
-        const { exc, ...rest } = error.options;
-        return { kind: 'retry', options: exc === undefined ? rest : { ...rest, exc: serializeError(exc) } };
-      }
-      return { kind: 'error', error: serializeError(error) };
-    }
+    // What the body sends gets this request as parent and root, and is listed in its `children`.
+    const parent: ParentTask | undefined = call.lineage && {
+      id: call.lineage.id,
+      headers: { root_id: call.lineage.rootId },
+      children: undefined,
+    };
+    const outcome = parent
+      ? await runAsParent(parent, () => execute(task, call, signal))
+      : await execute(task, call, signal);
+    return parent?.children ? { ...outcome, children: parent.children } : outcome;
   };
+}
+
+async function execute(task: { fn: unknown }, call: ThreadCall, signal: AbortSignal): Promise<ThreadOutcome> {
+  try {
+    const args = call.args ?? [];
+    const value = call.ctx
+      ? await (task.fn as BoundTaskFunction<unknown[], unknown>)(hostContext(call.ctx, signal), ...args)
+      : await (task.fn as TaskFunction<unknown[], unknown>)(...args);
+    return { kind: 'ok', value };
+  } catch (thrown) {
+    let error = thrown;
+    // `throw ctx.retry(...)` throws the promise itself.
+    if (error instanceof Promise)
+      error = await error.then(
+        () => new Error('a task threw a promise'),
+        (e: unknown) => e,
+      );
+    if (error instanceof RetryRequest) {
+      const { exc, ...rest } = error.options;
+      return { kind: 'retry', options: exc === undefined ? rest : { ...rest, exc: serializeError(exc) } };
+    }
+    return { kind: 'error', error: serializeError(error) };
+  }
 }
 
 /** `ctx.retry()` away from the main thread: the worker republishes; this only carries the options out. */

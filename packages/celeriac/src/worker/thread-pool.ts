@@ -1,38 +1,46 @@
-import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import { WorkerLostError } from '../task/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { PoolError, type Pool } from './pool.ts';
 import type { Request, RequestContext } from './request.ts';
-import {
-  deserializeError,
-  serializeError,
-  type ThreadCall,
-  type ThreadContextData,
-  type ThreadOutcome,
-} from './thread-protocol.ts';
+import { contextData, deserializeError, type ThreadCall, type ThreadOutcome } from './thread-protocol.ts';
+import { ThreadSlot } from './thread-slot.ts';
 
 export interface ThreadPoolOptions {
   /** The module that registers the tasks (the CLI's `-A`), loaded once in each thread. */
   appModule: string;
-  /** A thread over this heap size (MiB) is ended: its task fails with WorkerLostError. */
-  maxMemoryPerChildMb?: number;
+  /** Replace a thread after this many tasks (Celery's `--max-tasks-per-child`). */
+  maxTasksPerChild?: number;
+  /**
+   * Replace a thread whose heap + external memory passed this many KiB after a task (the task
+   * still completes). Twice it (at least 64 MiB) is the thread's V8 heap cap: a task that leaks
+   * without end is ended there and fails with WorkerLostError, without taking the worker down.
+   */
+  maxMemoryPerChildKb?: number;
   logger: Logger;
 }
 
+interface Waiter {
+  resolve: (slot: ThreadSlot) => void;
+  reject: (error: Error) => void;
+}
+
 /**
- * Runs task functions in worker threads (piscina), for CPU-bound work: the event loop keeps
- * consuming, heartbeating and answering control while tasks compute. Arguments and return
- * values cross by structured clone. A hard time limit or `terminate` ends the thread (piscina
- * replaces it); a thread that dies under a task fails the task with WorkerLostError.
+ * Runs task functions in worker threads, for CPU-bound work: the event loop keeps consuming,
+ * heartbeating and answering control while tasks compute. Arguments and return values cross by
+ * structured clone. Each thread is a `ThreadSlot` (a one-thread piscina), so threads can be
+ * added, removed and recycled one by one. A hard time limit or `terminate` ends the thread and a
+ * new one replaces it; a thread that dies under a task fails the task with WorkerLostError.
  */
 export class ThreadPool implements Pool {
   readonly name = 'threads';
-  private piscina: Piscina | undefined;
+  private readonly slots = new Set<ThreadSlot>();
+  private starting = 0;
+  private readonly waiters: Waiter[] = [];
   private readonly aborts = new Map<Request, AbortController>();
+  private closed = false;
 
   constructor(
-    readonly concurrency: number,
+    public concurrency: number,
     private readonly options: ThreadPoolOptions,
   ) {
     if (!options.appModule)
@@ -41,90 +49,68 @@ export class ThreadPool implements Pool {
       );
   }
 
+  /** Starts every thread and loads the module in each, so a module that throws on import stops the start. */
   async start(): Promise<void> {
-    const mb = this.options.maxMemoryPerChildMb;
-    this.piscina = new Piscina({
-      filename: new URL('./thread-entry.mjs', import.meta.url).href,
-      minThreads: this.concurrency,
-      maxThreads: this.concurrency,
-      idleTimeout: 2 ** 31 - 1,
-      workerData: { appModule: this.options.appModule },
-      ...(mb
-        ? { resourceLimits: { maxOldGenerationSizeMb: mb, maxYoungGenerationSizeMb: Math.min(16, mb) } }
-        : {}),
-    });
-    // Load the module in a thread now, so a module that throws on import stops the start.
-    let outcome: ThreadOutcome;
-    try {
-      outcome = (await this.piscina.run({ kind: 'load' } satisfies ThreadCall)) as ThreadOutcome;
-    } catch (error) {
+    const started = await Promise.allSettled(
+      Array.from({ length: this.concurrency }, () => ThreadSlot.start(this.slotOptions())),
+    );
+    for (const s of started) if (s.status === 'fulfilled') this.slots.add(s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
       await this.close();
-      throw new PoolError(`a worker thread could not start: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (outcome.kind === 'error') {
-      await this.close();
-      throw new PoolError(outcome.error.message, { cause: deserializeError(outcome.error) });
+      throw failed.reason;
     }
   }
 
   call(request: Request, ctx: RequestContext | undefined, args: unknown[]): Promise<unknown> {
-    const piscina = this.piscina;
-    if (!piscina) return Promise.reject(new PoolError('the threads pool is not started'));
+    if (this.closed) return Promise.reject(new PoolError('the threads pool is closed'));
     const abort = new AbortController();
     this.aborts.set(request, abort);
-    const { port1, port2 } = new MessageChannel();
-    const onAbort = (): void => port1.postMessage({ abort: serializeError(request.signal.reason) });
-    request.signal.addEventListener('abort', onAbort, { once: true });
     const call: ThreadCall = {
       kind: 'call',
       name: request.headers.task,
       args,
       ctx: ctx ? contextData(ctx) : undefined,
-      port: port2,
+      lineage: { id: request.id, rootId: request.headers.root_id },
     };
-    return piscina
-      .run(call, { transferList: [port2], signal: abort.signal })
-      .then(
-        (outcome: ThreadOutcome) => {
-          switch (outcome.kind) {
-            case 'ok':
-              return outcome.value;
-            case 'error':
-              throw deserializeError(outcome.error);
-            case 'retry': {
-              const { exc, ...rest } = outcome.options;
-              return ctx!.retry(exc ? { ...rest, exc: deserializeError(exc) } : rest);
-            }
-            default:
-              throw new Error(`unexpected reply from a worker thread: ${JSON.stringify(outcome)}`);
+    const idle = this.idleSlot();
+    const running = idle
+      ? this.runOn(idle, request, call, abort)
+      : this.waitForSlot().then((slot) => this.runOn(slot, request, call, abort));
+    return running
+      .then((outcome) => {
+        if (outcome.children) (request.children ??= []).push(...outcome.children);
+        switch (outcome.kind) {
+          case 'ok':
+            return outcome.value;
+          case 'error':
+            throw deserializeError(outcome.error);
+          case 'retry': {
+            const { exc, ...rest } = outcome.options;
+            return ctx!.retry(exc ? { ...rest, exc: deserializeError(exc) } : rest);
           }
-        },
-        (error: unknown) => {
-          if (abort.signal.aborted) throw error; // we ended it; the runner has settled the request
-          this.options.logger.error(
-            { err: error, taskId: request.id },
-            `the thread running ${request.name}[${request.id}] died; piscina starts a new one`,
-          );
-          throw new WorkerLostError(
-            `Worker thread exited prematurely running ${request.name}[${request.id}]: ${(error as Error)?.message ?? error}`,
-          );
-        },
-      )
-      .finally(() => {
-        this.aborts.delete(request);
-        request.signal.removeEventListener('abort', onAbort);
-        port1.close();
-      });
+          default:
+            throw new Error(`unexpected reply from a worker thread: ${JSON.stringify(outcome)}`);
+        }
+      })
+      .finally(() => this.aborts.delete(request));
   }
 
-  /** piscina fixes its thread count when it starts. */
-  resize(): boolean {
-    return false;
+  /** Adds threads up to `concurrency`, or removes idle ones above it (busy ones after their task). */
+  resize(concurrency: number): boolean {
+    this.concurrency = concurrency;
+    this.fill();
+    let extra = this.live() - concurrency;
+    for (const slot of this.slots) {
+      if (extra <= 0) break;
+      if (slot.busy || slot.retiring) continue;
+      this.retire(slot, false);
+      extra--;
+    }
+    return true;
   }
 
-  /** Ends the thread running `request`; piscina replaces it. */
+  /** Ends the thread running `request`; a new one replaces it. */
   terminate(request: Request): boolean {
     const abort = this.aborts.get(request);
     if (!abort) return false;
@@ -133,32 +119,143 @@ export class ThreadPool implements Pool {
   }
 
   async close(): Promise<void> {
-    const piscina = this.piscina;
-    this.piscina = undefined;
+    this.closed = true;
     for (const abort of this.aborts.values()) abort.abort();
-    await piscina?.destroy();
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new PoolError('the threads pool is closed'));
+    const slots = [...this.slots];
+    this.slots.clear();
+    await Promise.all(slots.map((slot) => slot.close()));
   }
 
   /** Thread ids, for `inspect stats` (`pool.processes`). */
-  get threadIds(): number[] {
-    return this.piscina ? this.piscina.threads.map((t) => t.threadId) : [];
+  workerIds(): number[] {
+    return [...this.slots].filter((s) => !s.retiring).map((s) => s.threadId);
   }
-}
 
-export function contextData(ctx: RequestContext): ThreadContextData {
-  return {
-    id: ctx.id,
-    name: ctx.name,
-    retries: ctx.retries,
-    args: ctx.args,
-    kwargs: ctx.kwargs,
-    rootId: ctx.rootId,
-    parentId: ctx.parentId,
-    groupId: ctx.groupId,
-    eta: ctx.eta,
-    expires: ctx.expires,
-    headers: ctx.headers as unknown as Record<string, unknown>,
-    hostname: ctx.hostname,
-    deliveryInfo: ctx.deliveryInfo,
-  };
+  private async runOn(
+    slot: ThreadSlot,
+    request: Request,
+    call: ThreadCall,
+    abort: AbortController,
+  ): Promise<ThreadOutcome> {
+    if (abort.signal.aborted) {
+      this.release(slot);
+      throw new WorkerLostError(`${request.name}[${request.id}] was ended before it started`);
+    }
+    const onAbort = (): void => slot.abortRunning(request.signal.reason);
+    const signal = request.signal;
+    signal.addEventListener('abort', onAbort, { once: true });
+    const running = slot.run(call, abort.signal);
+    if (signal.aborted) onAbort(); // the soft limit or shutdown came first: the thread gets it at once
+    let outcome: ThreadOutcome;
+    try {
+      outcome = await running;
+    } catch (error) {
+      signal.removeEventListener('abort', onAbort);
+      // piscina is already starting a new thread in this slot: the next call waits for it there.
+      slot.tasks = 0;
+      this.release(slot);
+      if (abort.signal.aborted) throw error; // we ended it; the runner has settled the request
+      this.options.logger.error(
+        { err: error, taskId: request.id },
+        `the thread running ${request.name}[${request.id}] died; starting a new one`,
+      );
+      throw new WorkerLostError(
+        `Worker thread exited prematurely running ${request.name}[${request.id}]: ${(error as Error)?.message ?? error}`,
+      );
+    }
+    signal.removeEventListener('abort', onAbort);
+    this.afterTask(slot, outcome.memoryBytes ?? 0);
+    return outcome;
+  }
+
+  /** Celery's `maxtasksperchild` and `max_memory_per_child`: replace the thread after this task. */
+  private afterTask(slot: ThreadSlot, memoryBytes: number): void {
+    slot.tasks++;
+    const { maxTasksPerChild, maxMemoryPerChildKb } = this.options;
+    if (this.live() > this.concurrency) return this.retire(slot, false); // the pool shrank
+    const tooMany = maxTasksPerChild !== undefined && slot.tasks >= maxTasksPerChild;
+    const tooBig = maxMemoryPerChildKb !== undefined && memoryBytes / 1024 > maxMemoryPerChildKb;
+    if (!tooMany && !tooBig) return this.release(slot);
+    const kb = Math.round(memoryBytes / 1024);
+    this.options.logger.info(
+      { threadId: slot.threadId, tasks: slot.tasks, memoryKb: kb },
+      tooMany
+        ? `thread ${slot.threadId} ran ${slot.tasks} tasks (maxTasksPerChild): replacing it`
+        : `thread ${slot.threadId} uses ${kb} KiB > maxMemoryPerChild ${maxMemoryPerChildKb} KiB: replacing it`,
+    );
+    this.retire(slot, true);
+  }
+
+  private idleSlot(): ThreadSlot | undefined {
+    for (const slot of this.slots) {
+      if (!slot.busy && !slot.retiring) {
+        slot.busy = true;
+        return slot;
+      }
+    }
+    return undefined;
+  }
+
+  private waitForSlot(): Promise<ThreadSlot> {
+    this.fill();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** A slot is free: the oldest waiting call takes it. */
+  private release(slot: ThreadSlot): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve(slot);
+    else slot.busy = false;
+  }
+
+  /** Threads running or starting that are not on their way out. */
+  private live(): number {
+    let n = this.starting;
+    for (const slot of this.slots) if (!slot.retiring) n++;
+    return n;
+  }
+
+  private retire(slot: ThreadSlot, replace: boolean): void {
+    this.slots.delete(slot);
+    slot
+      .close()
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error, threadId: slot.threadId }, 'closing a pool thread failed'),
+      );
+    if (replace) this.fill();
+  }
+
+  /** Starts threads until `concurrency` are running or starting. */
+  private fill(): void {
+    while (!this.closed && this.live() < this.concurrency) {
+      this.starting++;
+      ThreadSlot.start(this.slotOptions()).then(
+        (slot) => {
+          this.starting--;
+          if (this.closed || this.live() >= this.concurrency) return void slot.close();
+          this.slots.add(slot);
+          slot.busy = true;
+          this.release(slot);
+        },
+        (error: unknown) => {
+          this.starting--;
+          this.options.logger.error(
+            { err: error },
+            `a new pool thread could not start: ${(error as Error).message}`,
+          );
+          // Try again shortly while calls wait, rather than spinning on a module that now fails.
+          if (this.waiters.length > 0) setTimeout(() => this.fill(), 1_000).unref();
+        },
+      );
+    }
+  }
+
+  private slotOptions(): { appModule: string; heapLimitMb?: number } {
+    const kb = this.options.maxMemoryPerChildKb;
+    return {
+      appModule: this.options.appModule,
+      ...(kb ? { heapLimitMb: Math.max(64, Math.ceil((2 * kb) / 1024)) } : {}),
+    };
+  }
 }

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Ignore, Reject } from '../task/errors.ts';
 import type { RetryOptions } from '../task/context.ts';
+import type { RequestContext } from './request.ts';
 
 /**
  * Messages between the threads pool and its threads. Everything crosses by structured clone;
@@ -12,8 +13,14 @@ export interface ThreadCall {
   args?: unknown[];
   /** The bound task's context, as plain data. */
   ctx?: ThreadContextData;
+  /** The request's id and root: what the task sends from its body gets them as parent and root. */
+  lineage?: { id: string; rootId: string };
   /** Receives `{abort: SerializedError}` when the task's signal fires (soft time limit, shutdown). */
   port?: MessagePort;
+  /** With `load`: the slot's port for the thread's life; its abort messages name the call's `seq`. */
+  control?: MessagePort;
+  /** Numbers calls on one slot, so a late abort cannot reach the next task. */
+  seq?: number;
 }
 
 export interface ThreadContextData {
@@ -32,11 +39,19 @@ export interface ThreadContextData {
   deliveryInfo: { exchange: string; routingKey: string; redelivered: boolean; priority: number | undefined };
 }
 
-export type ThreadOutcome =
+export type ThreadOutcome = (
   | { kind: 'ok'; value: unknown }
   | { kind: 'error'; error: SerializedError }
   | { kind: 'retry'; options: Omit<RetryOptions, 'exc'> & { exc?: SerializedError } }
-  | { kind: 'loaded'; tasks: string[] };
+  | { kind: 'loaded'; tasks: string[] }
+) & {
+  /** The thread that ran it (`inspect stats` lists them as the pool's processes). */
+  threadId?: number;
+  /** The thread's heap + external memory after the call (maxMemoryPerChild). */
+  memoryBytes?: number;
+  /** Result tuples of what the task sent from its body, for the request's stored `children`. */
+  children?: unknown[];
+};
 
 export interface SerializedError {
   name: string;
@@ -70,4 +85,23 @@ export function deserializeError(data: SerializedError): Error {
   if (data.excModule) error.excModule = data.excModule;
   if (data.code !== undefined) error.code = data.code;
   return error;
+}
+
+/** The bound task's context as plain data, to rebuild it in a thread or child. */
+export function contextData(ctx: RequestContext): ThreadContextData {
+  return {
+    id: ctx.id,
+    name: ctx.name,
+    retries: ctx.retries,
+    args: ctx.args,
+    kwargs: ctx.kwargs,
+    rootId: ctx.rootId,
+    parentId: ctx.parentId,
+    groupId: ctx.groupId,
+    eta: ctx.eta,
+    expires: ctx.expires,
+    headers: ctx.headers as unknown as Record<string, unknown>,
+    hostname: ctx.hostname,
+    deliveryInfo: ctx.deliveryInfo,
+  };
 }

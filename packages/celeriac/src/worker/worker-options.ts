@@ -4,7 +4,7 @@ import type { Logger } from '../util/logger.ts';
 
 export interface WorkerOptions {
   /** Queues to consume. (Default: `[app.conf.defaultQueue]`) */
-  queues?: string[];
+  queues?: readonly string[];
   /** Tasks run at once. (Default: `app.conf.concurrency`) */
   concurrency?: number;
   /** Node name. (Default: `celery@<host>`; `%h`, `%n`, `%i` expand as in Celery) */
@@ -38,16 +38,17 @@ export interface WorkerOptions {
   /** The module that registers the tasks (the CLI's `-A`), loaded in each pool thread or process. */
   appModule?: string;
   /**
-   * Celery's `--max-memory-per-child`, KiB. Processes pool: a child whose resident memory passed it
-   * after a task is replaced. Threads pool: the heap a thread may use; over it, the running task
-   * fails WorkerLostError and the thread is replaced.
+   * Celery's `--max-memory-per-child`, KiB: a child whose memory passed it after a task is replaced
+   * (the task completes). Processes pool: the child's resident memory. Threads pool: the thread's
+   * heap + external memory; twice the limit (at least 64 MiB) caps its V8 heap, so a task leaking
+   * without end fails WorkerLostError there and the thread is replaced.
    */
   maxMemoryPerChildKb?: number;
-  /** Processes pool: replace a child after this many tasks (Celery's `--max-tasks-per-child`). */
+  /** Threads and processes pools: replace a thread or child after this many tasks (`--max-tasks-per-child`). */
   maxTasksPerChild?: number;
   /**
    * Grow the pool up to `max` while tasks wait, shrink it to `min` when idle (`--autoscale max,min`;
-   * async and processes pools). The pool starts at `min`.
+   * every pool). The pool starts at `min`.
    */
   autoscale?: { max: number; min: number; keepaliveMs?: number };
 }
@@ -98,10 +99,6 @@ export function resolveWorkerOptions(app: Celeriac, options: WorkerOptions = {})
     ))
       throw new RangeError(
         `autoscale needs integers max >= min >= 1 (e.g. --autoscale 10,3), got max=${autoscale.max} min=${autoscale.min}`,
-      );
-    if ((options.pool ?? 'async') === 'threads')
-      throw new TypeError(
-        'autoscale works with the async and processes pools; the threads pool has a fixed size',
       );
   }
   const concurrency = autoscale ? autoscale.min : (options.concurrency ?? app.conf.concurrency);

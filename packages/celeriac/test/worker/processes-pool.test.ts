@@ -33,12 +33,19 @@ describe('processes pool: maxTasksPerChild', () => {
   it('replaces a child after maxTasksPerChild tasks', async () => {
     const app = memoryApp();
     const tasks = registerTasks(app);
-    await startWorker(app, { pool: 'processes', appModule, concurrency: 1, maxTasksPerChild: 5 });
+    const worker = await startWorker(app, {
+      pool: 'processes',
+      appModule,
+      concurrency: 1,
+      maxTasksPerChild: 5,
+    });
     const pids: number[] = [];
     for (let i = 0; i < 12; i++)
       pids.push((await (await tasks.pid.delay()).get({ timeout: 10_000 })) as number);
     const distinct = [...new Set(pids)];
     expect(distinct).toHaveLength(3); // 5 + 5 + 2
     expect(pids.slice(0, 5).every((p) => p === pids[0])).toBe(true);
+    // `inspect stats` lists the live child's pid, not the worker's.
+    expect(worker.poolStats()).toEqual({ processes: [pids[11]], 'max-tasks-per-child': 5 });
   }, 25_000);
 });

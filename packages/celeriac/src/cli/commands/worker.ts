@@ -47,9 +47,9 @@ export function registerWorker(program: Command): void {
     .option('--statedb <file>', 'keep the revoked task ids in this file across restarts')
     .option(
       '--max-memory-per-child <KiB>',
-      'processes: replace a child whose memory passed this after a task; threads: a thread over this heap is ended (its task fails WorkerLostError)',
+      'threads/processes: replace a thread or child whose memory passed this after its task',
     )
-    .option('--max-tasks-per-child <n>', 'processes: replace a child after this many tasks')
+    .option('--max-tasks-per-child <n>', 'threads/processes: replace a thread or child after this many tasks')
     .option('--autoscale <max,min>', 'grow the pool up to max while tasks wait, shrink it to min when idle')
     .option('--without-mingle', 'do not sync revoked ids with other workers at start-up')
     .option(

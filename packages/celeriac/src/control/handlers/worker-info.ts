@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { ResolvedConfig } from '../../app/config.ts';
 import type { QueueSpec } from '../../transports/transport.ts';
 import { redactUrl } from '../../util/ids.ts';
+import { hasPoolControl } from '../../worker/introspection.ts';
 import type { ControlContext } from '../control-panel.ts';
 
 /** `inspect stats` (celery/worker/worker.py `stats`); Flower reads `broker` and `total` directly. */
@@ -17,6 +18,7 @@ export function workerStats(ctx: ControlContext): Record<string, unknown> {
       'max-concurrency': worker.concurrency(),
       processes: [process.pid],
       'max-tasks-per-child': 'N/A',
+      ...worker.poolStats?.(),
       'put-guarded-by-semaphore': false,
       timeouts: [0, 0],
       writes: 'N/A',
@@ -25,7 +27,16 @@ export function workerStats(ctx: ControlContext): Record<string, unknown> {
     broker: brokerInfo(worker.app.conf.broker, ctx.transport.name, worker.app.conf.brokerHeartbeatMs),
     prefetch_count: worker.prefetchCount(),
     rusage: rusage(),
+    ...autoscalerInfo(worker),
   };
+}
+
+/** celery/worker/autoscale.py `WorkerComponent.info`: present only when the worker autoscales. */
+function autoscalerInfo(worker: ControlContext['worker']): Record<string, unknown> {
+  const scaler = hasPoolControl(worker) ? worker.autoscaler : undefined;
+  if (!scaler) return {};
+  const current = worker.concurrency();
+  return { autoscaler: { max: scaler.max, min: scaler.min, current, qty: current } };
 }
 
 /** kombu `Connection.info()` without the password, as the consumer reports it. */
