@@ -13,6 +13,8 @@ import { Control } from './control.ts';
 import { buildTaskMessage } from './message-builder.ts';
 import { compileRoutes, QueueRegistry, resolveRoute } from './router.ts';
 import { registerCanvasBuiltins } from '../canvas/map.ts';
+import { addToParent, taskTuple } from '../canvas/parent-task.ts';
+import { checkTaskMessageSize } from '../protocol/size-limits.ts';
 
 /**
  * A Celeriac application: the registry of tasks plus the connections to the broker and the
@@ -137,6 +139,7 @@ export class Celeriac {
       replyTo: this.oid,
       priority,
     });
+    checkTaskMessageSize(message, this.conf.taskMessageMaxBytes);
     const transport = await this.connection();
     await this.declareQueueOnce(transport, queue);
     const ignoreResult = options.ignoreResult ?? taskOptions?.ignoreResult ?? this.conf.ignoreResult;
@@ -145,6 +148,7 @@ export class Celeriac {
       await backend?.onTaskSent?.(id);
     }
     await transport.publish(message, route);
+    addToParent(taskTuple(id)); // sent from inside a task: listed in its `children`
     return new AsyncResult<R>(id, this);
   }
 

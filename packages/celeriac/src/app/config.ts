@@ -3,6 +3,7 @@ import type { Logger } from '../util/logger.ts';
 import { parseDuration } from '../util/duration.ts';
 import type { BeatEntryDefinition } from '../beat/entry.ts';
 import type { QueueDeclaration } from './router.ts';
+import { DEFAULT_MAX_BYTES } from '../protocol/size-limits.ts';
 
 const duration = z.union([z.number().nonnegative(), z.string()]);
 
@@ -84,6 +85,13 @@ const optionsSchema = z
     beatScheduleFilename: z.string().min(1).default('celeriac-beat-schedule.json'),
     /** Longest sleep between beat's checks. (Default: 300 s, as Celery) */
     beatMaxLoopInterval: duration.default('300s'),
+    /**
+     * Largest task message body in bytes: a client throws MessageTooLargeError instead of publishing,
+     * a worker rejects (dead-letters) a larger one it receives; null: no limit. (Default: 10 MiB)
+     */
+    taskMessageMaxBytes: z.number().int().positive().nullable().default(DEFAULT_MAX_BYTES),
+    /** Largest result (as JSON, bytes) a worker stores; a larger one is stored as FAILURE ResultTooLargeError; null: no limit. (Default: 10 MiB) */
+    resultMaxBytes: z.number().int().positive().nullable().default(DEFAULT_MAX_BYTES),
     /** Logger (pino). Default: a silent one for libraries; the CLI passes a real one. */
     logger: z.custom<Logger>().optional(),
   })

@@ -3,7 +3,7 @@ import type { ApplyOptions } from '../task/options.ts';
 import type { Logger } from '../util/logger.ts';
 import { fingerprint, nextDue, type BeatEntry, type EntryState } from './entry.ts';
 import { BeatEntryError, ScheduleError } from './errors.ts';
-import { coveringSend } from './lease/covered-slot.ts';
+import { lastSendToAdopt } from './lease/covered-slot.ts';
 import { LocalLease } from './lease/local-lease.ts';
 import type { BeatLease } from './lease/lease.ts';
 import { ConfigFileStore } from './stores/config-file-store.ts';
@@ -299,11 +299,11 @@ export class Beat {
       );
       return 'skipped';
     }
-    const covering = coveringSend(entry.schedule, claim.previous, slot);
-    if (covering) {
-      // A new leader on its own slot grid: another beat already ran this period; adopt its record.
+    const adopt = lastSendToAdopt(entry.schedule, claim.previous, slot, this.missedRuns === 'catch-up');
+    if (adopt) {
+      // A new leader on its own slot grid: continue the previous leader's instead (no doubled, no missed run).
       await this.lease.unclaim(entry.name, slot, claim.previous).catch(() => undefined);
-      this.advance(rt, covering.slotMs, covering.runAtMs);
+      this.advance(rt, adopt.slotMs, adopt.runAtMs);
       return 'skipped';
     }
     try {

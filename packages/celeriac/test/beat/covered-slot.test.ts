@@ -1,32 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { coveringSend } from '../../src/beat/lease/covered-slot.ts';
+import { lastSendToAdopt } from '../../src/beat/lease/covered-slot.ts';
 import { formatRecord } from '../../src/beat/lease/lease.ts';
 import { IntervalSchedule } from '../../src/beat/schedules/interval.ts';
 
-describe('coveringSend (a new leader on another slot grid)', () => {
-  const everySecond = { nextAfter: (ms: number) => ms + 1000 };
+describe('lastSendToAdopt (a new beat leader on another slot grid)', () => {
+  const everySecond = new IntervalSchedule('1s');
+  const last = formatRecord(10_822, 10_830);
 
-  it('a slot less than one interval after the last send is covered by it', () => {
-    expect(coveringSend(everySecond, formatRecord(10_822, 10_830), 11_655)).toEqual({
-      slotMs: 10_822,
-      runAtMs: 10_830,
-    });
+  it('a slot less than one period after the last send: adopt it (else a doubled run)', () => {
+    expect(lastSendToAdopt(everySecond, last, 11_655, false)).toEqual({ slotMs: 10_822, runAtMs: 10_830 });
+    expect(lastSendToAdopt(everySecond, last, 11_655, true)).toEqual({ slotMs: 10_822, runAtMs: 10_830 });
   });
 
-  it('the next slot on the grid, a later one, no record, or an equal/earlier slot are not', () => {
-    expect(coveringSend(everySecond, formatRecord(10_822, 10_830), 11_822)).toBeUndefined();
-    expect(coveringSend(everySecond, formatRecord(10_822, 10_830), 13_000)).toBeUndefined();
-    expect(coveringSend(everySecond, undefined, 11_655)).toBeUndefined();
-    // Equal or earlier slots are the fencing record's own "already sent" case, not this one.
-    expect(coveringSend(everySecond, formatRecord(10_822, 10_830), 10_822)).toBeUndefined();
+  it('a slot past the next one: adopt it only when catching up (else the periods between are missed)', () => {
+    expect(lastSendToAdopt(everySecond, last, 12_655, true)).toEqual({ slotMs: 10_822, runAtMs: 10_830 });
+    expect(lastSendToAdopt(everySecond, last, 12_655, false)).toBeUndefined();
   });
 
-  it('works with a real interval schedule', () => {
-    const every5s = new IntervalSchedule('5s');
-    expect(coveringSend(every5s, formatRecord(1_000, 1_004), 4_000)).toEqual({
-      slotMs: 1_000,
-      runAtMs: 1_004,
-    });
-    expect(coveringSend(every5s, formatRecord(1_000, 1_004), 6_000)).toBeUndefined();
+  it('the next slot on the grid, no record, or an equal or earlier slot: nothing to adopt', () => {
+    expect(lastSendToAdopt(everySecond, last, 11_822, true)).toBeUndefined();
+    expect(lastSendToAdopt(everySecond, undefined, 11_655, true)).toBeUndefined();
+    // Equal or earlier slots are the fencing record's own "already sent" answer, not this one.
+    expect(lastSendToAdopt(everySecond, last, 10_822, true)).toBeUndefined();
   });
 });
