@@ -100,7 +100,9 @@ export class Monitor {
       });
       const history = this.history;
       const workerHistory = (this.workerHistory = new WorkerHistory(() => history.connection, {
-        onError: (error) => this.logger.error({ err: error }, 'monitor: could not write workers (will retry)'),
+        retentionMs: history.retentionMs,
+        onError: (error) =>
+          this.logger.error({ err: error }, 'monitor: could not write workers (will retry)'),
       }));
       this.state.onChange((change) => {
         if (change.kind === 'task') history.save(change.task);
@@ -170,10 +172,12 @@ export class Monitor {
     const timeoutMs = this.inspectTimeoutMs;
     const results = await Promise.all(
       INSPECT_METHODS.map((method) =>
-        this.control.inspect(method, INSPECT_ARGS[method] ?? {}, { ...target, timeoutMs }).catch((error: unknown) => {
-          this.logger.warn({ err: error, method }, 'monitor: inspect failed');
-          return {} as Record<string, unknown>;
-        }),
+        this.control
+          .inspect(method, INSPECT_ARGS[method] ?? {}, { ...target, timeoutMs })
+          .catch((error: unknown) => {
+            this.logger.warn({ err: error, method }, 'monitor: inspect failed');
+            return {} as Record<string, unknown>;
+          }),
       ),
     );
     const at = Date.now() / 1000;

@@ -7,6 +7,7 @@ import { queuesPaths } from './queues-openapi.ts';
 import { resultsPaths } from './results-openapi.ts';
 import { statsApiPaths } from './stats-api.ts';
 import { taskRetryApiPaths } from './task-retry-api.ts';
+import { workerControlPaths } from './worker-control-openapi.ts';
 import { statusOpenApiPaths } from './status-api.ts';
 
 const error = { $ref: '#/components/responses/Error' };
@@ -130,52 +131,7 @@ export function openApiDocument(base: string): object {
           responses: { 200: json('{ message }'), 403: error },
         },
       },
-      '/api/task/rate-limit/{name}': {
-        post: {
-          summary: 'Set a rate limit on every worker or one',
-          parameters: [
-            idParam('name', 'task name'),
-            q('ratelimit', 'e.g. 10/m'),
-            q('workername', 'one worker'),
-          ],
-          responses: { 200: json('{ message, replies }'), 400: error, 403: error },
-        },
-      },
-      '/api/worker/pool/grow/{name}': {
-        post: {
-          summary: 'pool_grow',
-          parameters: [idParam('name', 'worker'), q('n', 'by how many')],
-          responses: { 200: json('{ message }'), 404: error },
-        },
-      },
-      '/api/worker/pool/shrink/{name}': {
-        post: {
-          summary: 'pool_shrink',
-          parameters: [idParam('name', 'worker'), q('n', 'by how many')],
-          responses: { 200: json('{ message }'), 404: error },
-        },
-      },
-      '/api/worker/queue/add-consumer/{name}': {
-        post: {
-          summary: 'add_consumer',
-          parameters: [idParam('name', 'worker'), q('queue', 'queue name')],
-          responses: { 200: json('{ message }'), 404: error },
-        },
-      },
-      '/api/worker/queue/cancel-consumer/{name}': {
-        post: {
-          summary: 'cancel_consumer',
-          parameters: [idParam('name', 'worker'), q('queue', 'queue name')],
-          responses: { 200: json('{ message }'), 404: error },
-        },
-      },
-      '/api/worker/shutdown/{name}': {
-        post: {
-          summary: 'shutdown (no reply)',
-          parameters: [idParam('name', 'worker')],
-          responses: { 200: json('{ message }'), 404: error },
-        },
-      },
+      // rate/time limits and /api/worker/*: worker-control-openapi.ts
       '/api/events': {
         get: {
           summary: 'Server-sent events: `task` and `worker` batches (JSON arrays)',
@@ -189,6 +145,7 @@ export function openApiDocument(base: string): object {
         },
       },
       ...statsApiPaths,
+      ...workerControlPaths,
       ...taskRetryApiPaths,
       ...periodicPaths,
       ...queuesPaths,

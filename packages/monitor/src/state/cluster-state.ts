@@ -57,6 +57,7 @@ export class ClusterState {
     const { type, hostname } = event;
     if (typeof type !== 'string' || !type) return this.reject('no type');
     if (typeof hostname !== 'string' || !hostname) return this.reject(`${type} without a hostname`);
+    if (hostname.length > 255 || type.length > 100) return this.reject('an oversized hostname or type');
     const localReceived = finite(event.local_received) ?? Date.now() / 1000;
     const timestamp = finite(event.timestamp);
     if (timestamp === undefined) return this.reject(`${type} from ${hostname} without a numeric timestamp`);
@@ -69,6 +70,8 @@ export class ClusterState {
     } else if (type.startsWith('task-')) {
       const uuid = event.uuid;
       if (typeof uuid !== 'string' || !uuid) return this.reject(`${type} from ${hostname} without a uuid`);
+      if (uuid.length > 255)
+        return this.reject(`${type} from ${hostname} with a ${uuid.length}-character uuid`);
       this.worker(hostname, localReceived);
       let task = this.tasks.get(uuid);
       if (task) this.tasks.delete(uuid);
@@ -121,6 +124,17 @@ export class ClusterState {
 
   getWorker(hostname: string): WorkerRecord | undefined {
     return this.workers.get(hostname);
+  }
+
+  /** Drops a worker (the monitor's "forget"); its tasks stay. It comes back if it sends events again. */
+  forgetWorker(hostname: string): boolean {
+    return this.workers.delete(hostname);
+  }
+
+  /** Puts a worker back as history had it (no listeners called; a worker already seen wins). */
+  restoreWorker(worker: WorkerRecord): void {
+    if (this.workers.has(worker.hostname) || this.workers.size >= this.maxWorkers) return;
+    this.workers.set(worker.hostname, worker);
   }
 
   isAlive(hostname: string, nowSeconds?: number): boolean {

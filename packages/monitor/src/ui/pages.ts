@@ -1,14 +1,17 @@
 import { html } from 'hono/html';
-import type { WorkerInspection } from '../monitor.ts';
 import type { ClusterState } from '../state/cluster-state.ts';
 import type { TaskPage, TaskQuery } from '../state/task-query.ts';
 import type { TaskRecord } from '../state/task-state.ts';
-import { heartbeatExpires, isAlive, type WorkerRecord } from '../state/worker-state.ts';
+import { isAlive } from '../state/worker-state.ts';
 import { clip, formatRuntime, formatTime, layout, type Html, type PageContext } from './layout.ts';
 import { taskPager } from './task-pager.ts';
-import { dashboardCharts, taskTimelineFigure, workerCharts } from './charts.ts';
+import { dashboardCharts, taskTimelineFigure } from './charts.ts';
+import { workerTable } from './worker-list.ts';
 import { workflowGraph, type WorkflowNode } from './workflow-graph.ts';
 import { timeSeriesFor } from '../state/time-series.ts';
+
+// The Workers page and the workers table live in worker-*.ts.
+export { workersPage, workerTable } from './worker-list.ts';
 
 const STATES = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED'];
 
@@ -156,118 +159,6 @@ export function taskDetailPage(ctx: PageContext, task: TaskRecord, workflow: Wor
         <button type="submit">Retry (send again)</button> <output></output>
       </form>`,
   );
-}
-
-export function workersPage(
-  ctx: PageContext,
-  workers: WorkerRecord[],
-  inspections: Map<string, WorkerInspection>,
-): Html {
-  return layout(
-    ctx,
-    'Workers',
-    'workers',
-    html`${workerTable(ctx, workers)} ${workerCharts()}
-    ${workers.map((w) => workerDetail(ctx, w, inspections.get(w.hostname)))}`,
-  );
-}
-
-function workerDetail(ctx: PageContext, worker: WorkerRecord, info: WorkerInspection | undefined): Html {
-  const stats = (info?.stats ?? {}) as Record<string, unknown>;
-  const pool = (stats.pool ?? {}) as Record<string, unknown>;
-  const queues = Array.isArray(info?.active_queues) ? (info.active_queues as Array<{ name?: unknown }>) : [];
-  const list = (value: unknown) => (Array.isArray(value) ? value : []);
-  const api = (path: string) => `${ctx.base}/api/worker/${path}/${encodeURIComponent(worker.hostname)}`;
-  return html`<section class="worker" data-hostname="${worker.hostname}">
-    <h2>${worker.hostname}</h2>
-    ${info ? '' : html`<p>No reply to inspect (offline, or a worker without remote control).</p>`}
-    <table class="detail">
-      <tr>
-        <th>Pool</th>
-        <td>${String(pool.implementation ?? '—')}</td>
-      </tr>
-      <tr>
-        <th>Concurrency</th>
-        <td>${String(pool['max-concurrency'] ?? '—')}</td>
-      </tr>
-      <tr>
-        <th>Prefetch count</th>
-        <td>${String(stats.prefetch_count ?? '—')}</td>
-      </tr>
-      <tr>
-        <th>Queues</th>
-        <td>${queues.map((q) => String(q.name)).join(', ') || '—'}</td>
-      </tr>
-      <tr>
-        <th>Registered</th>
-        <td>${list(info?.registered).map(String).join(', ') || '—'}</td>
-      </tr>
-      <tr>
-        <th>Active</th>
-        <td>${list(info?.active).length}</td>
-      </tr>
-      <tr>
-        <th>Reserved</th>
-        <td>${list(info?.reserved).length}</td>
-      </tr>
-      <tr>
-        <th>Scheduled</th>
-        <td>${list(info?.scheduled).length}</td>
-      </tr>
-    </table>
-    <div class="controls">
-      <form data-api="${api('pool/grow')}">
-        <input type="hidden" name="n" value="1" /><button>Pool +1</button> <output></output>
-      </form>
-      <form data-api="${api('pool/shrink')}">
-        <input type="hidden" name="n" value="1" /><button>Pool −1</button> <output></output>
-      </form>
-      <form data-api="${api('queue/add-consumer')}">
-        <input name="queue" placeholder="queue" required /><button>Consume</button> <output></output>
-      </form>
-      <form data-api="${api('queue/cancel-consumer')}">
-        <input name="queue" placeholder="queue" required /><button>Stop consuming</button> <output></output>
-      </form>
-      <form data-api="${api('shutdown')}" data-confirm="Shut down ${worker.hostname}?">
-        <button class="danger">Shut down</button> <output></output>
-      </form>
-    </div>
-  </section>`;
-}
-
-export function workerTable(_ctx: PageContext, workers: WorkerRecord[]): Html {
-  return html`<div class="table-scroll">
-    <table class="list" id="workers">
-      <thead>
-        <tr>
-          <th>Worker</th>
-          <th>Status</th>
-          <th>Active</th>
-          <th>Processed</th>
-          <th>Load</th>
-          <th>Software</th>
-          <th>Last heartbeat (UTC)</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${workers.map((w) => {
-          const online = isAlive(w);
-          const expires = heartbeatExpires(w);
-          return html`<tr data-hostname="${w.hostname}" data-expires="${expires ?? ''}">
-            <td>${w.hostname}</td>
-            <td data-field="status" class="${online ? 'online' : 'offline'}">
-              ${online ? 'online' : 'offline'}
-            </td>
-            <td data-field="active">${w.active ?? '—'}</td>
-            <td data-field="processed">${w.processed ?? '—'}</td>
-            <td data-field="loadavg">${w.loadavg?.join(', ') ?? '—'}</td>
-            <td>${[w.sw_ident, w.sw_ver].filter(Boolean).join(' ')}</td>
-            <td data-field="lastHeartbeat">${formatTime(w.lastHeartbeat)}</td>
-          </tr>`;
-        })}
-      </tbody>
-    </table>
-  </div>`;
 }
 
 export function taskTable(

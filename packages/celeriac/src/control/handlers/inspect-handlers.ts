@@ -1,6 +1,7 @@
 import type { RequestInfo } from '../../worker/introspection.ts';
 import { ok, type ControlContext, type ControlHandler } from '../control-panel.ts';
 import { celeriacVersion } from '../version.ts';
+import { taskLimitOverrides } from './task-limit-overrides.ts';
 import { bugReport, configTable, queueAsDict, workerStats } from './worker-info.ts';
 
 /**
@@ -37,8 +38,11 @@ function registered(ctx: ControlContext, args: Record<string, unknown>): string[
     .sort();
   return names.map((name) => {
     const options = ctx.worker.app.tasks.get(name)?.options as Record<string, unknown> | undefined;
+    const changed = taskLimitOverrides(ctx.worker, name);
     const fields = wanted
-      .map((item) => [item, options?.[snakeToCamel(item)]] as const)
+      .map(
+        (item) => [item, changed && item in changed ? changed[item] : options?.[snakeToCamel(item)]] as const,
+      )
       .filter(([, value]) => value !== undefined && value !== null)
       .map(([item, value]) => `${item}=${String(value)}`);
     return fields.length > 0 ? `${name} [${fields.join(' ')}]` : name;

@@ -1,6 +1,7 @@
 import type { QueueSpec } from '../../transports/transport.ts';
 import { hasPoolControl, hasRuntimeControl } from '../../worker/introspection.ts';
 import { nok, ok, type ControlContext, type ControlHandler } from '../control-panel.ts';
+import { recordTaskLimits } from './task-limit-overrides.ts';
 
 /**
  * The commands that change how a running worker runs tasks (celery/worker/control.py
@@ -99,6 +100,7 @@ function rateLimit(ctx: ControlContext, args: Record<string, unknown>): unknown 
     return nok(`Invalid rate limit string: ${(error as Error).message}`);
   }
   const off = limit === null || limit === undefined || limit === '' || limit === 0 || limit === '0';
+  recordTaskLimits(worker, name, { rate_limit: off ? null : limit });
   ctx.logger.info(
     { task: name, rateLimit: limit },
     `rate limit for ${name} set to ${off ? 'none' : String(limit)}`,
@@ -115,6 +117,7 @@ function timeLimit(ctx: ControlContext, args: Record<string, unknown>): unknown 
     const soft = seconds(args.soft, 'soft');
     const hard = seconds(args.hard, 'hard');
     worker.setTimeLimits(name, { soft, hard });
+    recordTaskLimits(worker, name, { time_limit: hard, soft_time_limit: soft });
     ctx.logger.info(
       { task: name, soft, hard },
       `New time limits for tasks of type ${name}: soft=${soft ?? 'none'} hard=${hard ?? 'none'}`,
