@@ -1,6 +1,7 @@
 import { encodeTaskMessage } from '../protocol/codec.ts';
 import { argsRepr, saferepr } from '../protocol/repr.ts';
 import type { RawMessage, SignatureDict, TaskHeaders } from '../protocol/types.ts';
+import { lineage } from '../canvas/parent-task.ts';
 import { toSignatureDict } from '../canvas/signature.ts';
 import type { ApplyOptions, SignatureLike, TaskOptions } from '../task/options.ts';
 import { uuid } from '../util/ids.ts';
@@ -23,6 +24,8 @@ export function buildTaskMessage(call: TaskCall): { id: string; message: RawMess
   const { options, taskOptions } = call;
   const now = call.now ?? Date.now();
   const id = options.taskId ?? uuid();
+  // Sent from inside a running task: its id and root, as Celery's `send_task` fills them.
+  const { parentId, rootId } = lineage(options.parentId, options.rootId, id);
   const eta =
     options.eta !== undefined
       ? toIso(options.eta)
@@ -51,8 +54,8 @@ export function buildTaskMessage(call: TaskCall): { id: string; message: RawMess
       options.timeLimit ?? taskOptions?.timeLimit ?? null,
       options.softTimeLimit ?? taskOptions?.softTimeLimit ?? null,
     ],
-    root_id: options.rootId ?? id,
-    parent_id: options.parentId ?? null,
+    root_id: rootId,
+    parent_id: parentId,
     argsrepr: argsRepr(call.args),
     kwargsrepr: saferepr(call.kwargs),
     origin: call.origin,

@@ -3,6 +3,7 @@ import type { AsyncResult } from '../result/async-result.ts';
 import type { ApplyOptions } from '../task/options.ts';
 import { uuid } from '../util/ids.ts';
 import { applySignature, chainSignature, chordParts, chordSignature, finalId, membersOf } from './nested.ts';
+import { parentRootId } from './parent-task.ts';
 import type { Signature } from './signature.ts';
 
 /**
@@ -29,7 +30,9 @@ export class Chain<R = unknown> {
     const frozen = prepareSteps(this.steps).map(freeze);
     const first = frozen[0]!;
     const rootId =
-      options.rootId ?? (first.subtaskType === null ? (first.options.task_id as string) : uuid());
+      options.rootId ??
+      parentRootId() ??
+      (first.subtaskType === null ? (first.options.task_id as string) : uuid());
     const rest = frozen.slice(1).map((step) => step.set({ root_id: rootId }).toDict());
     const chainOption = rest.length > 0 ? { chain: rest.reverse() } : {};
     await applySignature(first, args, { ...options, rootId, ...chainOption }, owner);

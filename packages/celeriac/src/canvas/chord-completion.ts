@@ -6,7 +6,7 @@ import type { SignatureDict } from '../protocol/types.ts';
 import { isExceptionInfo, utcNowIso, type ExceptionInfo } from '../result/meta.ts';
 import { States } from '../result/states.ts';
 import type { Logger } from '../util/logger.ts';
-import { applySignature } from './nested.ts';
+import { applySignature, finalId, membersOf } from './nested.ts';
 import { Signature } from './signature.ts';
 
 /** What the worker knows about a finished chord header task. */
@@ -60,7 +60,12 @@ export async function onChordPartReturn(
       return true;
     }
     try {
-      await applySignature(body, [parts.map((p) => p.result)], {}, app);
+      // Sent by the last header task, as from inside it in Celery: it is the body's parent.
+      const lineage = {
+        parentId: part.taskId,
+        ...(body.options.root_id === undefined && part.rootId ? { rootId: part.rootId } : {}),
+      };
+      await applySignature(body, [parts.map((p) => p.result)], lineage, app);
     } catch (error) {
       logger.error(
         { err: error, groupId: part.groupId },
@@ -106,17 +111,22 @@ async function chordError(
   await Promise.all(
     errbacks.map((eb) => Signature.fromDict(eb, app).applyAsync([bodyId], { parentId: bodyId, rootId }, app)),
   );
-  await backend.store(
-    {
-      task_id: bodyId,
-      status: States.FAILURE,
-      result: info,
-      traceback: null,
-      children: [],
-      date_done: utcNowIso(),
-    },
-    { correlationId: bodyId, replyTo: body.options.reply_to as string | undefined },
-  );
+  // A group body never runs: each member's result fails too, so its GroupResult settles.
+  const ids = [bodyId, ...(body.subtaskType === 'group' ? membersOf(body).map((m) => finalId(m)) : [])];
+  for (const id of ids) {
+    if (!id) continue;
+    await backend.store(
+      {
+        task_id: id,
+        status: States.FAILURE,
+        result: info,
+        traceback: null,
+        children: [],
+        date_done: utcNowIso(),
+      },
+      { correlationId: id, replyTo: body.options.reply_to as string | undefined },
+    );
+  }
 }
 
 /** The parts of a worker request a chord part needs (src/worker/request.ts `Request`). */

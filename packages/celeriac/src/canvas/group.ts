@@ -4,6 +4,7 @@ import type { ApplyOptions } from '../task/options.ts';
 import { uuid } from '../util/ids.ts';
 import { appOf, toStep, type Step } from './chain.ts';
 import { applySignature, groupSignature } from './nested.ts';
+import { addToParent, groupTuple, taskTuple, withoutTrail } from './parent-task.ts';
 import type { Signature } from './signature.ts';
 
 /** Members published at once; their confirms are pipelined, and memory stays bounded for huge groups. */
@@ -51,11 +52,21 @@ export class Group<R = unknown> {
     if (this.members.length === 0) throw new TypeError('group() needs at least one signature');
     const owner = app ?? appOf(this.members[0]!);
     const rootId = options.rootId;
-    const results = await publishMembers(owner, this.members, args, () => ({
-      ...options,
-      groupId,
-      ...(rootId ? { rootId } : {}),
-    }));
+    // Sent from inside a task, members carry its lineage but the group is listed once (Celery's
+    // `add_to_parent=False` for members, then `add_trail(GroupResult)`).
+    const results = await withoutTrail(() =>
+      publishMembers(owner, this.members, args, () => ({
+        ...options,
+        groupId,
+        ...(rootId ? { rootId } : {}),
+      })),
+    );
+    addToParent(
+      groupTuple(
+        groupId,
+        results.map((r) => taskTuple(r.id)),
+      ),
+    );
     return new GroupResult<R>(groupId, results);
   }
 

@@ -3,8 +3,9 @@
  * runs on a real Python Celery 5.2 worker while Celeriac runs the body (and the reverse, with a
  * mixed header), all through the shared RabbitMQ and the Redis chord counters of §4.2.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Celeriac, chain, chord, Signature, Worker, xstarmap } from '../../src/index.ts';
+import { Celeriac, chain, chord, group, Signature, Worker, xstarmap } from '../../src/index.ts';
 import { chordKey } from '../../src/backends/redis/redis-chord.ts';
 import { deleteQueues, deleteResults } from '../../../../test/interop/cleanup.ts';
 import {
@@ -30,11 +31,18 @@ await describeInterop('canvas across Python Celery and Celeriac', () => {
   let app: Celeriac;
   let tsMul: ReturnType<typeof register>['tsMul'];
   let tsCollect: ReturnType<typeof register>['tsCollect'];
+  let tsSpawn: ReturnType<typeof register>['tsSpawn'];
 
   function register(target: Celeriac) {
     return {
       tsMul: target.task('canvas.ts_mul', (x: number, y: number) => x * y),
       tsCollect: target.task('canvas.ts_collect', (values: number[]) => ({ values, by: 'celeriac' })),
+      // Sends a Python task and a group from its body: both are its children (Celery's add_trail).
+      tsSpawn: target.task('canvas.ts_spawn', async () => {
+        const echo = await py('tasks.echo_request', 'from-celeriac').applyAsync();
+        const fan = await group(py('tasks.add', 1, 2), py('tasks.add', 3, 4)).applyAsync();
+        return { echo: echo.id, group: fan.id, members: fan.results.map((r) => r.id) };
+      }),
     };
   }
 
@@ -44,7 +52,7 @@ await describeInterop('canvas across Python Celery and Celeriac', () => {
 
   beforeAll(async () => {
     app = new Celeriac({ broker: AMQP_URL, backend, defaultQueue: tsQueue });
-    ({ tsMul, tsCollect } = register(app));
+    ({ tsMul, tsCollect, tsSpawn } = register(app));
     worker = new Worker(app, { queues: [tsQueue], concurrency: 4, hostname: `${tsQueue}@canvas` });
     [python, pyClient] = await Promise.all([
       PythonWorker.start({ name: pyQueue, queue: pyQueue, backend }),
@@ -124,6 +132,60 @@ await describeInterop('canvas across Python Celery and Celeriac', () => {
       excMessage: [expect.stringMatching(/^Dependency [0-9a-f-]+ raised ValueError\('bad'\)$/)],
     });
     ids.push(result.id, ...result.parent.results.map((r) => r.id));
+  });
+
+  it('lets Python read the children of a Celeriac task that sent tasks from its body, and their lineage', async () => {
+    const spawned = await tsSpawn.applyAsync([], {}, { queue: tsQueue });
+    const out = (await spawned.get({ timeout: 20_000 })) as {
+      echo: string;
+      group: string;
+      members: string[];
+    };
+    ids.push(spawned.id, out.echo, ...out.members);
+    const code = [
+      'from celery.result import AsyncResult, GroupResult',
+      `r = AsyncResult(${JSON.stringify(spawned.id)}, app=app)`,
+      'kids = r.children',
+      'echo = kids[0].get(timeout=15)',
+      'result = {',
+      '  "kinds": [type(k).__name__ for k in kids],',
+      '  "ids": [k.id for k in kids],',
+      '  "members": [c.id for c in kids[1].results] if isinstance(kids[1], GroupResult) else None,',
+      '  "sums": kids[1].get(timeout=15),',
+      '  "echo_parent": echo["parent_id"], "echo_root": echo["root_id"],',
+      '}',
+    ].join('\n');
+    const seen = await pyClient!.run<{
+      kinds: string[];
+      ids: string[];
+      members: string[] | null;
+      sums: number[];
+      echo_parent: string;
+      echo_root: string;
+    }>(code, 25_000);
+    expect(seen.kinds).toEqual(['AsyncResult', 'GroupResult']);
+    expect(seen.ids).toEqual([out.echo, out.group]);
+    expect(seen.members).toEqual(out.members);
+    expect(seen.sums).toEqual([3, 7]);
+    // The Python worker saw the Celeriac task as parent and root of what it sent.
+    expect(seen.echo_parent).toBe(spawned.id);
+    expect(seen.echo_root).toBe(spawned.id);
+  });
+
+  it('runs a chord whose header nests a group and chains across both sides, with a Celeriac body', async () => {
+    // The chains' first steps get known ids, so their results can be cleaned up too.
+    const firsts = [randomUUID(), randomUUID()];
+    const header = [
+      py('tasks.add', 1, 1),
+      group(tsMul.s(2, 2).set({ queue: tsQueue }), py('tasks.add', 3, 3)),
+      // A chain ending in Celeriac: the Python worker sends the last step with the chord on it.
+      chain(py('tasks.add', 4, 4).set({ task_id: firsts[0] }), tsMul.s(10).set({ queue: tsQueue })),
+      // A chain ending in Python: the Python worker counts the part in the Redis counters.
+      chain(tsMul.s(5, 5).set({ queue: tsQueue, task_id: firsts[1] }), py('tasks.add', 1)),
+    ];
+    const result = await chord(header, tsCollect.s().set({ queue: tsQueue })).applyAsync();
+    expect(await result.get({ timeout: 20_000 })).toEqual({ values: [2, 4, 6, 80, 26], by: 'celeriac' });
+    ids.push(result.id, ...firsts, ...result.parent.results.map((r) => r.id));
   });
 });
 
