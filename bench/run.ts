@@ -25,6 +25,7 @@ import { beatScenario } from './scenarios/beat.ts';
 import { celeriacPublishScenario } from './scenarios/celeriac-publish.ts';
 import { celeriacWorkerScenario } from './scenarios/celeriac-worker.ts';
 import { latencyScenario, pythonLatencyScenario } from './scenarios/latency.ts';
+import { monitorScenario } from './scenarios/monitor.ts';
 import { poolsScenario } from './scenarios/pools.ts';
 import { pythonWorkerScenario } from './scenarios/python-worker.ts';
 import { rawScenario } from './scenarios/raw.ts';
@@ -40,6 +41,7 @@ const SCENARIOS: readonly Scenario[] = [
   redisTransportScenario,
   beatScenario,
   poolsScenario,
+  monitorScenario,
 ];
 
 const { values: flags } = parseArgs({

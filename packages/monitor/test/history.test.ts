@@ -75,8 +75,8 @@ describe('TaskHistory (SQLite)', () => {
   });
 
   it('refuses a database it cannot use, saying what works', () => {
-    expect(() => new TaskHistory({ url: 'postgresql://u:secret@db/x' })).toThrow(HistoryConfigError);
-    expect(() => new TaskHistory({ url: 'postgresql://u:secret@db/x' })).toThrow(
+    expect(() => new TaskHistory({ url: 'mysql://u:secret@db/x' })).toThrow(HistoryConfigError);
+    expect(() => new TaskHistory({ url: 'mysql://u:secret@db/x' })).toThrow(
       /sqlite:\/\/\/path\.db.*\*\*\*@db/,
     );
     expect(sqlitePath('sqlite:///var/x.db')).toBe('/var/x.db');

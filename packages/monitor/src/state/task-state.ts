@@ -189,20 +189,32 @@ function pickFields(event: Record<string, unknown>): Partial<TaskRecord> {
   const out: Record<string, unknown> = {};
   for (const key of STRING_FIELDS) {
     const value = event[key];
-    if (typeof value === 'string') out[key] = value;
+    if (typeof value === 'string') out[key] = clipField(value);
     // Python workers send args/kwargs as reprs, but a foreign sender may send raw JSON.
     else if (
       value !== undefined &&
       value !== null &&
       (key === 'args' || key === 'kwargs' || key === 'result')
     )
-      out[key] = safeJson(value);
+      out[key] = clipField(safeJson(value));
   }
   for (const key of NUMBER_FIELDS) {
     const value = event[key];
     if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
   }
   return out as Partial<TaskRecord>;
+}
+
+/**
+ * Longest text kept per field. Celery's own reprs stop at 1 KiB (`resultrepr_maxsize`); this only
+ * stops a foreign sender's megabytes from filling memory and history (100,000 tasks × fields).
+ */
+const MAX_FIELD = 64 * 1024;
+
+function clipField(value: string): string {
+  return value.length > MAX_FIELD
+    ? `${value.slice(0, MAX_FIELD)}… [clipped ${value.length - MAX_FIELD} characters]`
+    : value;
 }
 
 function safeJson(value: unknown): string {

@@ -7,6 +7,7 @@ import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { say } from '../output.ts';
 import { parseInteger } from '../parse.ts';
+import { StopSignals } from '../stop-signals.ts';
 import { action, examples } from './shared.ts';
 
 interface MonitorCliOptions {
@@ -97,10 +98,33 @@ async function runMonitor(ctx: CliContext, opts: MonitorCliOptions): Promise<num
     throw new UsageError((error as Error).message);
   }
   const app = await ctx.app({ oneShot: false });
+  // Listening from here on: a signal must also stop a monitor still connecting (issue 8).
+  const stops = new StopSignals();
+  try {
+    return await serveUntilStopped(lib, app, opts, ctx, stops, { port, auth, maxTasks, retentionMs });
+  } finally {
+    stops.dispose();
+  }
+}
+
+async function serveUntilStopped(
+  lib: typeof import('@celeriac/monitor'),
+  app: Celeriac,
+  opts: MonitorCliOptions,
+  ctx: CliContext,
+  stops: StopSignals,
+  settings: {
+    port: number;
+    auth: Parameters<typeof lib.serveMonitor>[1]['auth'];
+    maxTasks: number;
+    retentionMs: number;
+  },
+): Promise<number> {
+  const { port, auth, maxTasks, retentionMs } = settings;
   const schedules = await openSchedules(app, opts, ctx);
   let served;
   try {
-    served = await lib.serveMonitor(app, {
+    const serving = lib.serveMonitor(app, {
       schedules,
       port,
       host: opts.address,
@@ -111,6 +135,7 @@ async function runMonitor(ctx: CliContext, opts: MonitorCliOptions): Promise<num
       history: { url: opts.db, retentionMs },
       logger: ctx.logger,
     });
+    served = await stops.duringStart('monitor', serving, () => app.close());
   } catch (error) {
     await schedules?.close().catch(() => undefined);
     if (error instanceof lib.MonitorConfigError || error instanceof lib.HistoryConfigError)
@@ -118,16 +143,11 @@ async function runMonitor(ctx: CliContext, opts: MonitorCliOptions): Promise<num
     throw error;
   }
   say(`celeriac monitor: ${served.url}`);
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   try {
-    await stopped;
+    const signal = await stops.received;
+    ctx.logger.info(`monitor: stopping (${signal})`);
     return 0;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
     await served.close();
     await schedules?.close();
   }
