@@ -145,13 +145,18 @@ await describeWith(['redis'], 'redis result backend', () => {
     it('bounds subscriptions for tasks nobody waits on, and keeps those with waiters', async () => {
       const b = backend({ maxSubscriptions: 10 });
       const waitedId = uuid();
-      await b.onTaskSent(waitedId);
+      b.onTaskSent(waitedId);
       const waiting = b.waitReady(waitedId, { timeoutMs: 5000 });
       const others = Array.from({ length: 30 }, () => uuid());
-      for (const id of others) await b.onTaskSent(id);
+      for (const id of others) b.onTaskSent(id);
       expect(b.subscriptionCount).toBe(10);
-      await sleep(20);
-      const counts = await numsub(raw, [waitedId, ...others].map(key));
+      // onTaskSent does not wait for the SUBSCRIBE reply: poll the server until it has caught up.
+      const channels = [waitedId, ...others].map(key);
+      let counts = await numsub(raw, channels);
+      for (let tries = 0; tries < 200 && counts.get(key(others.at(-1)!)) !== 1; tries++) {
+        await sleep(10);
+        counts = await numsub(raw, channels);
+      }
       expect(counts.get(key(waitedId))).toBe(1);
       // The newest 9 others are still subscribed, the oldest were dropped on the server too.
       expect(others.slice(-9).map((id) => counts.get(key(id)))).toEqual(Array(9).fill(1));

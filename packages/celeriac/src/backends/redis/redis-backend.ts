@@ -12,25 +12,30 @@ import {
   type RedisBackendConfig,
   type RedisBackendOptions,
 } from './redis-backend-config.ts';
-import { STORE_RESULT_LUA, TASK_META_PREFIX, taskMetaKey } from './redis-store-script.ts';
+import { STORE_RESULTS_LUA, TASK_META_PREFIX, taskMetaKey } from './redis-store-script.ts';
+import { RedisStoreBatcher } from './redis-store-batch.ts';
 import { RedisSubscriptions } from './redis-subscriptions.ts';
 import { RedisChordCounter } from './redis-chord.ts';
 
 /** The custom command `defineCommand` adds (see redis-store-script.ts for its inputs and output). */
 interface StoreCommand {
-  celeriacStoreResult(key: string, json: string, ttlMs: string): Promise<number>;
+  celeriacStoreResults(keyCount: number, ...keysThenArgs: string[]): Promise<unknown[]>;
 }
-
-/** How long `onTaskSent` waits for a subscription while the subscriber is (re)connecting. */
-const SUBSCRIBE_WAIT_MS = 1000;
 
 /** How many keys one MGET asks for when re-checking after a reconnect. */
 const MGET_CHUNK = 1000;
 
+/** How long close() waits for stores already sent while Redis is unreachable; then they fail. */
+const CLOSE_DRAIN_MS = 5000;
+
+/** A store batch whose JSON reaches this many characters goes out without waiting for the turn's end. */
+const STORE_BATCH_CHARS = 1 << 20;
+
 /**
  * `redis://[[user]:pass@]host:port/db`: results as Celery's Redis backend keeps them (§4.2).
- * One connection stores and reads (concurrent stores go out back to back without waiting for each
- * reply); a second, opened on first wait, hears each result's PUBLISH. Waiting never polls.
+ * One connection stores and reads: the results stored in one event-loop turn go out as one script
+ * call (redis-store-batch.ts); a second connection, opened on first wait, hears each result's
+ * PUBLISH. Waiting never polls.
  */
 export class RedisBackend implements ResultBackend {
   readonly name = 'redis';
@@ -45,6 +50,9 @@ export class RedisBackend implements ResultBackend {
   private subscriber: Redis | undefined;
   private subscriptions: RedisSubscriptions | undefined;
   private closed = false;
+  /** Set once close() has quit the connections: a connection that opens later is dropped at once. */
+  private released = false;
+  private readonly batcher: RedisStoreBatcher;
   /** Chord counters (`.j`/`.t`/`.s`, §4.2); see redis-chord.ts and chord-backend.ts. */
   readonly chords = new RedisChordCounter(
     () => this.commands(),
@@ -56,6 +64,11 @@ export class RedisBackend implements ResultBackend {
     this.safeUrl = this.config.safeUrl;
     this.logger = options.logger.child({ component: 'redis-backend' });
     this.recent = new RecentResults(this.config.recentResults);
+    this.batcher = new RedisStoreBatcher(
+      async (keys, args) => (await this.storeClient()).celeriacStoreResults(keys.length, ...keys, ...args),
+      this.config.storeBatchSize,
+      STORE_BATCH_CHARS,
+    );
   }
 
   /** Opens the command connection; idempotent. Rejects (and stops retrying) when Redis is unreachable. */
@@ -71,22 +84,27 @@ export class RedisBackend implements ResultBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Results already handed to store() go out (and get their reply) before the connection quits.
+    await withinMs(this.batcher.drain(), CLOSE_DRAIN_MS);
     this.waiters.cancelAll(new BackendClosedError('redis'));
     this.subscriptions?.clear();
     this.recent.clear();
+    this.released = true;
     await Promise.all([quit(this.client), quit(this.subscriber)]);
   }
 
   async store(meta: ResultMeta, context: StoreContext): Promise<void> {
     const json = encodeResultMeta(meta);
     const ttlMs = this.ttlMs(context);
-    const client = await this.commands();
-    const stored = await client.celeriacStoreResult(
+    if (this.closed) throw new BackendClosedError('redis');
+    // Open the connection now, not when the batch goes out: close() may come in between.
+    if (!this.client) this.connect().catch(() => undefined);
+    const stored = await this.batcher.store(
       taskMetaKey(meta.task_id),
       json,
       ttlMs === null ? '' : String(ttlMs),
     );
-    if (stored === 0) {
+    if (!stored) {
       this.logger.debug(
         { taskId: meta.task_id, status: meta.status },
         'SUCCESS already stored; later state not written',
@@ -117,22 +135,25 @@ export class RedisBackend implements ResultBackend {
     );
   }
 
-  /** Celery's `on_task_call`: listen before the task is published, bounded by `maxSubscriptions`. */
-  async onTaskSent(taskId: string): Promise<void> {
+  /**
+   * Celery's `on_task_call`: start listening before the task is published, bounded by
+   * `maxSubscriptions`. It does not wait for Redis to confirm the SUBSCRIBE (nor does Python's):
+   * waiting put a Redis round trip in front of every publish. Nothing is missed by not waiting:
+   * `waitReady` awaits this same subscription, then reads the key, so a PUBLISH that beat it is
+   * found by the read.
+   */
+  onTaskSent(taskId: string): void {
     if (this.closed) return;
     const subscriptions = this.ensureSubscriber();
-    const subscribed = subscriptions.want(taskMetaKey(taskId));
+    subscriptions
+      .want(taskMetaKey(taskId))
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, taskId }, 'could not subscribe to a result channel'),
+      );
     subscriptions.trim(
       this.config.maxSubscriptions,
       (channel) => !this.waiters.has(channel.slice(TASK_META_PREFIX.length)),
     );
-    const log = (error: unknown) =>
-      this.logger.warn({ err: error, taskId }, 'could not subscribe to a result channel');
-    const settled = subscribed.catch(log);
-    // Sending must not stall while the result connection is down: waitReady subscribes and reads
-    // again anyway, so the early subscription is only an optimisation. Wait a little, not forever.
-    if (this.subscriber?.status === 'ready') await settled;
-    else await withinMs(settled, SUBSCRIBE_WAIT_MS);
   }
 
   async forget(taskId: string): Promise<void> {
@@ -162,6 +183,13 @@ export class RedisBackend implements ResultBackend {
     return this.client!;
   }
 
+  /** For a batch: the store() calls in it opened the connection, and close() waits for them. */
+  private async storeClient(): Promise<Redis & StoreCommand> {
+    if (this.released) throw new BackendClosedError('redis');
+    if (!this.client) await (this.connecting ?? this.connect());
+    return this.client!;
+  }
+
   private async fetch(taskId: string): Promise<ResultMeta | undefined> {
     const client = await this.commands();
     const text = await client.get(taskMetaKey(taskId));
@@ -172,7 +200,7 @@ export class RedisBackend implements ResultBackend {
     const client = new Redis(
       this.redisOptions('cmd', { enableAutoPipelining: this.config.autoPipelining }),
     ) as Redis & StoreCommand;
-    client.defineCommand('celeriacStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_LUA });
+    client.defineCommand('celeriacStoreResults', { lua: STORE_RESULTS_LUA });
     client.on('error', (error: Error) => this.logger.warn({ err: error }, 'result backend connection error'));
     try {
       await client.connect();
@@ -185,7 +213,7 @@ export class RedisBackend implements ResultBackend {
         },
       );
     }
-    if (this.closed) {
+    if (this.released) {
       client.disconnect();
       throw new BackendClosedError('redis');
     }
