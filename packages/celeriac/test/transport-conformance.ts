@@ -1,5 +1,11 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessageProperties, RawMessage } from '../src/protocol/types.ts';
+import {
+  DEAD_AT_HEADER,
+  DEAD_QUEUE_HEADER,
+  DEAD_REASON_HEADER,
+  deadQueueName,
+} from '../src/transports/dead-letter-marks.ts';
 import type { Consumer, Delivery, ExchangeSpec, Transport } from '../src/transports/transport.ts';
 import { uniqueName } from './helpers/services.ts';
 
@@ -378,6 +384,56 @@ export function runTransportConformance(
       await sleep(quietMs);
       expect(await transport.queueLength(parked)).toBe(0);
       expect(await transport.queueLength(bystander)).toBe(1);
+    });
+
+    it('deadLetter moves a delivery to <queue>.dead, whole, with reason, origin queue and time, and settles it', async (ctx) => {
+      if (!transport.deadLetter) {
+        ctx.skip();
+        return;
+      }
+      const q = await queue('conf-dead');
+      const dead = deadQueueName(q);
+      queues.add(dead);
+      const properties: MessageProperties = {
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+        correlationId: 'dead-1',
+        deliveryMode: 2,
+        priority: 0,
+        headers: { id: 'dead-1', task: 'tasks.nobody', nothing: null, nested: { x: [1, 'two'] } },
+      };
+      const body = Buffer.from('{"not": [valid json');
+      await transport.publish({ body, properties }, { exchange: '', routingKey: q });
+      await transport.publish(msg('fine'), { exchange: '', routingKey: q });
+      const [bad, fine] = await collect(transport, [q], 2, { prefetch: 10 });
+      const before = Date.now();
+      await transport.deadLetter(bad!, 'invalid message: body is not valid JSON');
+      const after = Date.now();
+      await waitFor(async () => (await transport.queueLength(dead)) === 1, deliveryTimeoutMs);
+      // Dead-lettering settles it: a second settle does nothing, and close() gives back only the other one.
+      bad!.reject(true);
+      await sleep(quietMs);
+      await transport.close();
+      const other = await open();
+      await waitFor(async () => (await other.queueLength(q)) === 1, deliveryTimeoutMs);
+      await sleep(quietMs);
+      expect(await other.queueLength(q)).toBe(1);
+      expect(bodyOf(fine!)).toBe('fine');
+      const [kept] = await collect(other, [dead], 1, { prefetch: 1 }, true);
+      expect(kept!.message.body.equals(body)).toBe(true);
+      const { headers: keptHeaders, ...keptProperties } = kept!.message.properties;
+      const { headers: sentHeaders, ...sentProperties } = properties;
+      expect(keptProperties).toEqual(sentProperties);
+      expect(keptHeaders).toEqual({
+        ...sentHeaders,
+        [DEAD_REASON_HEADER]: 'invalid message: body is not valid JSON',
+        [DEAD_QUEUE_HEADER]: q,
+        [DEAD_AT_HEADER]: expect.any(String),
+      });
+      const at = Date.parse(String(keptHeaders[DEAD_AT_HEADER]));
+      expect(at).toBeGreaterThanOrEqual(before - 1000);
+      expect(at).toBeLessThanOrEqual(after + 1000);
+      expect(await other.queueLength(dead)).toBe(0);
     });
   });
 }

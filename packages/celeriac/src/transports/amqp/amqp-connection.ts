@@ -29,6 +29,8 @@ export class AmqpConnection {
   private readonly hooks: ConnectionHook[] = [];
   private readonly waiters = new Set<Waiter>();
   private readonly listeners = new Set<(status: TransportStatus) => void>();
+  /** connect() callers still waiting: close() rejects them at once, whatever attempt is under way. */
+  private readonly connectCallers = new Set<(error: Error) => void>();
 
   constructor(private readonly config: AmqpTransportConfig) {}
 
@@ -62,10 +64,21 @@ export class AmqpConnection {
       case 'idle':
         this.state = 'connecting';
         this.establishing = this.establish(false);
-        return this.establishing;
+        return this.untilClosed(this.establishing);
       default:
-        return this.establishing ?? Promise.resolve();
+        return this.establishing ? this.untilClosed(this.establishing) : Promise.resolve();
     }
+  }
+
+  /**
+   * `establishing`, or a rejection as soon as close() is called: a process stopping while the
+   * broker refuses it must not wait out a back-off or a connect timeout (issue 8).
+   */
+  private untilClosed(establishing: Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.connectCallers.add(reject);
+      establishing.then(resolve, reject).finally(() => this.connectCallers.delete(reject));
+    });
   }
 
   /** Resolves with the live connection, connecting first if nobody has; rejects after `timeoutMs`. */
@@ -98,6 +111,9 @@ export class AmqpConnection {
     this.state = 'closing';
     this.wakeUp?.();
     this.settleWaiters(new AmqpClosedError());
+    for (const reject of this.connectCallers)
+      reject(new AmqpClosedError('AMQP transport closed while connecting', { cause: this.lastError }));
+    this.connectCallers.clear();
     if (model) {
       this.model = undefined;
       await model.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import type { MessageProperties, RawMessage } from '../../protocol/types.ts';
+import { deadLetterMarks, deadQueueName } from '../dead-letter-marks.ts';
 import type { QueueSpec } from '../transport.ts';
 import { toPublishOptions } from './amqp-properties.ts';
 
@@ -11,19 +12,13 @@ import { toPublishOptions } from './amqp-properties.ts';
  * RabbitMQ's `max_message_size` counts the body only, so the copy fits wherever the original did.
  */
 
-/** Header holding why the message was set aside (the decoding error, `unregistered task …`). */
-export const DEAD_REASON_HEADER = 'x-celeriac-dead-reason';
-/** Header holding the queue the message was consumed from. */
-export const DEAD_QUEUE_HEADER = 'x-celeriac-dead-queue';
-/** Header holding when it was set aside (ISO 8601). */
-export const DEAD_AT_HEADER = 'x-celeriac-dead-at';
-
-/** Reasons are error messages; one quoting a huge header must not make a huge header itself. */
-const MAX_REASON_LENGTH = 1_000;
-
-export function deadQueueName(queue: string): string {
-  return `${queue}.dead`;
-}
+// Shared with the Redis and memory transports, so a dead message reads the same everywhere.
+export {
+  DEAD_AT_HEADER,
+  DEAD_QUEUE_HEADER,
+  DEAD_REASON_HEADER,
+  deadQueueName,
+} from '../dead-letter-marks.ts';
 
 /** A plain durable classic queue nobody consumes: it holds bad messages until someone looks. */
 export function deadQueueSpec(queue: string): QueueSpec {
@@ -42,12 +37,7 @@ export function deadLetterCopy(
   now = new Date(),
 ): RawMessage {
   const { expiration: _ttl, ...properties }: MessageProperties = message.properties;
-  const marks = {
-    [DEAD_REASON_HEADER]:
-      reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}…` : reason,
-    [DEAD_QUEUE_HEADER]: queue,
-    [DEAD_AT_HEADER]: now.toISOString(),
-  };
+  const marks = deadLetterMarks(queue, reason, now);
   const copy: RawMessage = {
     body: message.body,
     properties: { ...properties, deliveryMode: 2, headers: { ...properties.headers, ...marks } },
@@ -63,7 +53,7 @@ export function deadLetterCopy(
         contentType: properties.contentType,
         contentEncoding: properties.contentEncoding,
         deliveryMode: 2,
-        headers: { ...marks, 'x-celeriac-dead-headers-error': unencodable.slice(0, MAX_REASON_LENGTH) },
+        headers: { ...marks, 'x-celeriac-dead-headers-error': unencodable.slice(0, 1_000) },
       },
     };
   }

@@ -1,4 +1,5 @@
 import type { RawMessage } from '../../protocol/types.ts';
+import { deadLetterMarks, deadQueueName } from '../dead-letter-marks.ts';
 import type {
   ConsumeOptions,
   Consumer,
@@ -119,6 +120,25 @@ export class MemoryTransport implements Transport {
     delivery.ack();
   }
 
+  /**
+   * Puts a copy in `<queue>.dead` (declared on first use) with the `x-celeriac-dead-*` headers and no
+   * TTL, as the AMQP transport does, then acks the delivery; both happen in one synchronous step.
+   */
+  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    if (!(delivery instanceof MemoryDelivery))
+      throw new TypeError('deadLetter needs a delivery from a memory transport consumer with acks');
+    if (delivery.isSettled) throw new Error('deadLetter: the delivery is already settled');
+    if (this.closed) throw new Error('memory transport is closed');
+    const dead = deadQueueName(delivery.queue);
+    if (!this.broker.hasQueue(dead))
+      this.broker.declareQueue({ name: dead, durable: true, autoDelete: false, exclusive: false });
+    const { expiration: _ttl, ...properties } = delivery.message.properties;
+    const headers = { ...properties.headers, ...deadLetterMarks(delivery.queue, reason) };
+    const message: RawMessage = { body: delivery.message.body, properties: { ...properties, headers } };
+    this.broker.enqueue(dead, { message, exchange: '', routingKey: dead, redelivered: false });
+    delivery.ack();
+  }
+
   onStatus(listener: (status: TransportStatus) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -217,6 +237,10 @@ class MemoryDelivery implements Delivery {
     this.exchange = stored.exchange;
     this.routingKey = stored.routingKey;
     this.redelivered = stored.redelivered;
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
   }
 
   ack(): void {

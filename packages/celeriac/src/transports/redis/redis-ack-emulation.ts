@@ -4,7 +4,7 @@ import type { Logger } from '../../util/logger.ts';
 import { encodeEnvelope, markRedelivered, type RedisEnvelope } from './redis-envelope.ts';
 import type { RedisKeys } from './redis-keys.ts';
 import { execOrThrow, type RedisRouting } from './redis-routing.ts';
-import { RELEASE, RESTORE } from './redis-scripts.ts';
+import { DEAD_LETTER, RELEASE, RESTORE } from './redis-scripts.ts';
 import type { RedisTransportConfig } from './redis-transport-config.ts';
 
 /** How many stale entries restore_visible reads per round trip. */
@@ -182,11 +182,22 @@ export class AckEmulation {
     return result === 1;
   }
 
-  /** Moves an unparseable delivery out of `unacked` into the queue's dead list. */
-  async deadLetter(tag: string | undefined, raw: string, deadList: string): Promise<void> {
-    const multi = this.client.multi().lpush(deadList, raw);
-    if (tag) multi.zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag);
-    await execOrThrow(multi);
+  /**
+   * Moves a delivery out of `unacked` into a dead list as `envelope` (the DEAD_LETTER script: both or
+   * neither). Without a tag (a no-ack delivery, nothing unacked) it is only pushed. Returns false when
+   * the entry was already gone (acked, or restored to its queue by another consumer): nothing is pushed.
+   */
+  async deadLetter(tag: string | undefined, envelope: string, deadList: string): Promise<boolean> {
+    if (!tag) {
+      await this.client.lpush(deadList, envelope);
+      return true;
+    }
+    const moved = await DEAD_LETTER.run(
+      this.client,
+      [this.keys.unacked, this.keys.unackedIndex, deadList],
+      [tag, envelope],
+    );
+    return moved === 1;
   }
 }
 

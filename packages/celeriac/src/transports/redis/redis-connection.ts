@@ -31,6 +31,12 @@ export interface ClientOptions {
 const closing = new WeakSet<Redis>();
 
 /**
+ * connectClient() callers per client. ioredis's disconnect() during a reconnect back-off clears the
+ * timer but emits no 'end' (the socket is already gone), so closeClient() rejects them itself.
+ */
+const pendingConnects = new WeakMap<Redis, Set<(error: Error) => void>>();
+
+/**
  * An ioredis client that reconnects by itself (exponential back-off capped at 5 s), logs a lost
  * connection once with its cause and its return once, and reports statuses.
  */
@@ -86,10 +92,13 @@ export async function connectClient(client: Redis, safeUrl: string): Promise<voi
   await new Promise<void>((resolve, reject) => {
     let lastError: Error | undefined;
     const onError = (error: Error) => (lastError = error);
+    const pending = pendingConnects.get(client) ?? new Set();
+    pendingConnects.set(client, pending);
     const cleanup = () => {
       client.off('ready', onReady);
       client.off('end', onEnd);
       client.off('error', onError);
+      pending.delete(onClosed);
     };
     const onReady = () => {
       cleanup();
@@ -104,6 +113,11 @@ export async function connectClient(client: Redis, safeUrl: string): Promise<voi
         ),
       );
     };
+    const onClosed = (error: Error) => {
+      cleanup();
+      reject(lastError ? new RedisConnectionError(error.message, { cause: lastError }) : error);
+    };
+    pending.add(onClosed);
     client.on('ready', onReady);
     client.on('end', onEnd);
     client.on('error', onError);
@@ -114,6 +128,8 @@ export async function connectClient(client: Redis, safeUrl: string): Promise<voi
 /** QUIT politely, DISCONNECT if the server does not answer in time. */
 export async function closeClient(client: Redis): Promise<void> {
   closing.add(client);
+  for (const reject of [...(pendingConnects.get(client) ?? [])])
+    reject(new RedisConnectionError('redis transport closed while connecting'));
   if (client.status === 'end') return;
   if (client.status !== 'ready') {
     client.disconnect();

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../util/logger.ts';
 import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler } from '../transport.ts';
 import { epochSeconds, type AckEmulation } from './redis-ack-emulation.ts';
-import { RedisDelivery, settledDelivery, tagOf } from './redis-delivery.ts';
+import { deadEnvelope } from './redis-dead-letter.ts';
+import { RedisDelivery, settledDelivery, tagOf, type DeliveryHolder } from './redis-delivery.ts';
 import { decodeEnvelope, type DecodedEnvelope } from './redis-envelope.ts';
 import type { FanoutQueue } from './redis-fanout.ts';
 import type { RedisKeys } from './redis-keys.ts';
@@ -23,6 +24,8 @@ export interface ConsumerContext {
   onFanoutQueueGone: (queue: string) => void;
 }
 
+const noop = (): void => undefined;
+
 /** BRPOP timeout when the queues are empty, as kombu (`_brpop_start(timeout=1)`). */
 const BRPOP_TIMEOUT_S = 1;
 
@@ -32,7 +35,7 @@ const BRPOP_TIMEOUT_S = 1;
  * connection of our own waits (1 s at a time) for the next one, then ADOPT records it. Fanout queues:
  * PSUBSCRIBE, delivered as settled (pub/sub keeps nothing to ack).
  */
-export class RedisConsumer implements Consumer {
+export class RedisConsumer implements Consumer, DeliveryHolder {
   private readonly held = new Map<string, RedisDelivery>();
   private readonly pendingAcks: string[] = [];
   private readonly settling = new Set<Promise<unknown>>();
@@ -254,11 +257,19 @@ export class RedisConsumer implements Consumer {
     } catch (error) {
       // The script accepted it but its body is broken: out of `unacked`, into the dead list.
       const tag = tagOf(raw);
-      this.logDead(queue, raw, (error as Error).message);
+      const why = (error as Error).message;
+      this.logDead(queue, raw, why);
       const done = this.ctx.ackEmulation
-        .deadLetter(this.options.noAck ? undefined : tag, raw, this.ctx.keys.deadList(queue))
+        .deadLetter(
+          this.options.noAck ? undefined : tag,
+          deadEnvelope(raw, queue, why),
+          this.ctx.keys.deadList(queue),
+        )
         .catch((err) =>
-          this.ctx.logger.error({ err }, 'redis transport: could not move a bad envelope to the dead list'),
+          this.ctx.logger.error(
+            { err },
+            'redis transport: could not move a bad envelope to the dead list; it returns after the visibility timeout',
+          ),
         );
       this.track(done);
       return;
@@ -267,7 +278,7 @@ export class RedisConsumer implements Consumer {
       this.hand(settledDelivery(decoded));
       return;
     }
-    const delivery = new RedisDelivery(decoded, raw, (d, requeue) => this.settle(d, requeue));
+    const delivery = new RedisDelivery(decoded, raw, queue, this);
     this.held.set(delivery.deliveryTag, delivery);
     this.hand(delivery);
   }
@@ -293,7 +304,7 @@ export class RedisConsumer implements Consumer {
     }
   }
 
-  private settle(delivery: RedisDelivery, requeue: boolean | null): void {
+  settle(delivery: RedisDelivery, requeue: boolean | null): void {
     if (this.held.get(delivery.deliveryTag) !== delivery) return;
     this.held.delete(delivery.deliveryTag);
     if (requeue) {
@@ -316,6 +327,34 @@ export class RedisConsumer implements Consumer {
       }
     }
     this.wake?.();
+  }
+
+  /**
+   * Transport.deadLetter for a delivery we hold: `<queue>.dead` gets the envelope with the reason, and
+   * `unacked` loses it, in one script. Tracked, so shutdown waits for it before restoring what is held.
+   */
+  async setAside(delivery: RedisDelivery, reason: string): Promise<void> {
+    const tag = delivery.deliveryTag;
+    if (this.held.get(tag) !== delivery) {
+      throw new Error(`redis transport: delivery ${tag} is not held by this consumer`);
+    }
+    const deadList = this.ctx.keys.deadList(delivery.queue);
+    const moved = this.ctx.ackEmulation
+      .deadLetter(tag, deadEnvelope(delivery.raw, delivery.queue, reason), deadList)
+      .then((wasHeld) => {
+        // Forgotten before shutdown() (which awaits this) restores what is still held.
+        if (this.held.get(tag) === delivery) this.held.delete(tag);
+        this.wake?.();
+        return wasHeld;
+      });
+    // Tracked settled either way: a failure is the caller's to handle, not an unhandled rejection here.
+    this.track(moved.then(noop, noop));
+    if (!(await moved)) {
+      this.ctx.logger.warn(
+        { queue: delivery.queue, tag, reason },
+        'redis transport: a delivery to dead-letter was no longer unacked (restored to its queue after the visibility timeout); left where it is',
+      );
+    }
   }
 
   /** Acks settled since the last flush, in one MULTI (ZREM + HDEL of many tags). */

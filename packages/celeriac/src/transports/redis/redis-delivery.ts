@@ -1,6 +1,14 @@
 import type { Delivery } from '../transport.ts';
 import type { DecodedEnvelope } from './redis-envelope.ts';
 
+/** What a delivery asks of the consumer that holds it. */
+export interface DeliveryHolder {
+  /** ack (requeue null) or reject. */
+  settle(delivery: RedisDelivery, requeue: boolean | null): void;
+  /** Moves it from `unacked` to `<queue>.dead` with `reason`; rejects if Redis could not. */
+  setAside(delivery: RedisDelivery, reason: string): Promise<void>;
+}
+
 /** A delivery from a list queue: unacked in Redis (kombu's ack emulation) until settled. */
 export class RedisDelivery implements Delivery {
   readonly message: Delivery['message'];
@@ -14,7 +22,9 @@ export class RedisDelivery implements Delivery {
     decoded: DecodedEnvelope,
     /** The envelope as it was in the list, for requeue and restore. */
     readonly raw: string,
-    private readonly onSettle: (delivery: RedisDelivery, requeue: boolean | null) => void,
+    /** The queue it was popped from (the routing key may differ: topic routing), whose dead list it goes to. */
+    readonly queue: string,
+    private readonly holder: DeliveryHolder,
   ) {
     this.message = decoded.message;
     this.exchange = decoded.exchange;
@@ -26,13 +36,28 @@ export class RedisDelivery implements Delivery {
   ack(): void {
     if (this.settled) return;
     this.settled = true;
-    this.onSettle(this, null);
+    this.holder.settle(this, null);
   }
 
   reject(requeue: boolean): void {
     if (this.settled) return;
     this.settled = true;
-    this.onSettle(this, requeue);
+    this.holder.settle(this, requeue);
+  }
+
+  /**
+   * Settles it by moving it to `<queue>.dead`. While that runs, ack and reject do nothing; if it fails
+   * the delivery is open again, so the caller can still requeue it.
+   */
+  async deadLetter(reason: string): Promise<void> {
+    if (this.settled) throw new Error(`delivery ${this.deliveryTag} is already settled`);
+    this.settled = true;
+    try {
+      await this.holder.setAside(this, reason);
+    } catch (error) {
+      this.settled = false;
+      throw error;
+    }
   }
 
   markSettled(): void {

@@ -121,6 +121,26 @@ end
 return 1
 `);
 
+/**
+ * DEAD_LETTER: moves one unacked delivery to its queue's dead list in one atomic step, so a crash can
+ * neither lose it (out of `unacked`, not yet in the list) nor keep it twice (in both). LPUSH comes first:
+ * if it fails (the dead key holds another type, out of memory), the script stops with the delivery still
+ * unacked. Nothing is pushed when the entry is gone (acked, or restored to its queue by another consumer
+ * after the visibility timeout): the message is then wherever that put it, and a copy would duplicate it.
+ * KEYS: [1] unacked, [2] unacked_index, [3] dead list. ARGV: [1] tag, [2] envelope to keep.
+ * Returns 1 when moved, 0 when the entry was gone.
+ */
+export const DEAD_LETTER = new LuaScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+redis.call('LPUSH', KEYS[3], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`);
+
 /** RELEASE: deletes a lock only if we still own it (redis-py `Lock.release`). KEYS: lock. ARGV: token. */
 export const RELEASE = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

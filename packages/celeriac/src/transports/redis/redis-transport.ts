@@ -5,6 +5,7 @@ import type { TransportOptions } from '../create-transport.ts';
 import type {
   ConsumeOptions,
   Consumer,
+  Delivery,
   DeliveryHandler,
   ExchangeSpec,
   QueueSpec,
@@ -17,6 +18,7 @@ import type {
 import { AckEmulation } from './redis-ack-emulation.ts';
 import { closeClient, connectClient, createClient, RedisConnectionError } from './redis-connection.ts';
 import { RedisConsumer } from './redis-consumer.ts';
+import { RedisDelivery } from './redis-delivery.ts';
 import { buildEnvelope, encodeEnvelope, withFreshTag } from './redis-envelope.ts';
 import { FanoutHub, FanoutQueue } from './redis-fanout.ts';
 import { RedisKeys } from './redis-keys.ts';
@@ -37,7 +39,8 @@ import { resolveRedisTransportConfig, type RedisTransportConfig } from './redis-
  *   deliveries it holds fresh, so a long ETA or a long task is not run twice (kombu#337); if the
  *   worker dies they come back after the timeout.
  * - Fanout exchanges (events, remote control) use pub/sub: not persisted, no TTL ("Supports TTL: No").
- * - An item in a list that is not a kombu envelope goes to `<queue>.dead` with an error log.
+ * - An item in a list that is not a kombu envelope goes to `<queue>.dead` with an error log; so does a
+ *   delivery the worker cannot run (`deadLetter`), with the reason in its headers.
  */
 export class RedisTransport implements Transport {
   readonly name = 'redis';
@@ -256,6 +259,18 @@ export class RedisTransport implements Transport {
     for (const list of this.keys.queueLists(queue)) pipeline.llen(list);
     const results = await execOrThrow(pipeline);
     return results.reduce<number>((sum, n) => sum + Number(n), 0);
+  }
+
+  /**
+   * Moves the delivery from `unacked` to the `<queue>.dead` list (the queue it was popped from), with
+   * `x-celeriac-dead-reason`, `-queue` and `-at` in its headers, in one atomic script (redis-scripts.ts
+   * DEAD_LETTER). Rejects, leaving the delivery unacked and unsettled, if Redis could not do it.
+   */
+  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    if (!(delivery instanceof RedisDelivery)) {
+      throw new TypeError('deadLetter needs a delivery from a redis transport consumer with acks');
+    }
+    await delivery.deadLetter(reason);
   }
 
   /** LLEN over each queue's priority lists and the `unacked` hash split by queue (redis-queue-stats.ts). */
