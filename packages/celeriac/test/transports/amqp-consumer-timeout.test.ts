@@ -1,82 +1,73 @@
-import { lockBrokerSettings } from '../helpers/broker-settings-lock.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AmqpTransport } from '../../src/transports/amqp/amqp-transport.ts';
 import type { Delivery } from '../../src/transports/transport.ts';
-import { describeWith, SERVICES, uniqueName } from '../helpers/services.ts';
+import { startPrivateRabbitMQ, type PrivateRabbitMQ } from '../helpers/private-rabbitmq.ts';
+import { describeWith, uniqueName } from '../helpers/services.ts';
 import { waitFor } from '../transport-conformance.ts';
-import { captureLogger, swapRabbitEnv, WARN, type LogLine } from './amqp-rabbitmqctl.ts';
+import { captureLogger, WARN, type LogLine } from './amqp-rabbitmqctl.ts';
 
 /**
  * celery#6760 on a real RabbitMQ: a delivery held unacked past `consumer_timeout` gets its channel closed
- * (406 PRECONDITION_FAILED), and parking it with redeliverAt avoids that. RabbitMQ reads `consumer_timeout`
- * when a channel opens and checks it on the channel tick (`channel_tick_interval`, 60 s), so the test
- * shortens both, opens its consumer channels, and puts `consumer_timeout` back at once: only channels
- * opened in that short window get the 2 s timeout. The broker is shared, so afterAll restores everything.
+ * (406 PRECONDITION_FAILED), and parking it with redeliverAt avoids that. RabbitMQ 3.10 has no per-queue
+ * timeout and checks it on the channel tick (`channel_tick_interval`, 60 s), so this file runs its own
+ * node with both shortened: on the shared broker they would close the channels of other tests.
  */
 const CONSUMER_TIMEOUT_MS = 2000;
 const PARK_FOR_MS = 5000;
 
+interface Side {
+  queue: string;
+  transport: AmqpTransport;
+  lines: LogLine[];
+}
+
+function side(url: string, prefix: string): Side {
+  const { logger, lines } = captureLogger();
+  const transport = new AmqpTransport(url, {
+    logger,
+    heartbeatMs: 10_000,
+    connectionMaxRetries: 3,
+    options: {
+      delayBucketsMs: [1000, 2000],
+      delayPrefix: 'celeriac-test.delay',
+      reconnectInitialDelayMs: 100,
+    },
+  });
+  return { queue: uniqueName(prefix), transport, lines };
+}
+
+// describeWith: the shared broker being reachable is what says RabbitMQ is installed on this machine.
 await describeWith(['rabbitmq'], 'AMQP transport: consumer_timeout (celery#6760)', () => {
-  let restore: Record<string, string | undefined> | undefined;
-  interface Side {
-    queue: string;
-    transport: AmqpTransport;
-    lines: LogLine[];
-  }
-  const holder = side('ct-hold');
-  const parker = side('ct-park');
+  let rabbit: PrivateRabbitMQ | undefined;
+  let holder: Side;
+  let parker: Side;
   const held: Delivery[] = [];
   const parked: { at: number; d: Delivery }[] = [];
   let dueAt = 0;
 
-  function side(prefix: string): Side {
-    const { logger, lines } = captureLogger();
-    const transport = new AmqpTransport(SERVICES.rabbitmq.url, {
-      logger,
-      heartbeatMs: 10_000,
-      connectionMaxRetries: 3,
-      options: {
-        delayBucketsMs: [1000, 2000],
-        delayPrefix: 'celeriac-test.delay',
-        reconnectInitialDelayMs: 100,
-      },
-    });
-    return { queue: uniqueName(prefix), transport, lines };
-  }
-
-  let unlock: (() => void) | undefined;
-
   beforeAll(async () => {
-    unlock = await lockBrokerSettings();
-    restore = await swapRabbitEnv({
-      consumer_timeout: String(CONSUMER_TIMEOUT_MS),
-      channel_tick_interval: '250',
+    rabbit = await startPrivateRabbitMQ({
+      rabbitEnv: { consumer_timeout: CONSUMER_TIMEOUT_MS, channel_tick_interval: 250 },
     });
-    try {
-      for (const { transport, queue } of [holder, parker]) {
-        await transport.connect();
-        await transport.declareQueue({ name: queue, durable: false });
-      }
-      await holder.transport.consume([holder.queue], { prefetch: 10 }, (d) => held.push(d));
-      await parker.transport.consume([parker.queue], { prefetch: 10 }, (d) => {
-        parked.push({ at: Date.now(), d });
-        // What a worker does with a far ETA: park it until due, re-parking if it comes back early.
-        if (Date.now() < dueAt) void parker.transport.redeliverAt(d, dueAt);
-        else d.ack();
-      });
-    } finally {
-      // Channels already open keep the short timeout; everyone else's new channels get the old one again.
-      await swapRabbitEnv({ consumer_timeout: restore.consumer_timeout });
+    holder = side(rabbit.url, 'ct-hold');
+    parker = side(rabbit.url, 'ct-park');
+    for (const { transport, queue } of [holder, parker]) {
+      await transport.connect();
+      await transport.declareQueue({ name: queue, durable: false });
     }
-  });
+    await holder.transport.consume([holder.queue], { prefetch: 10 }, (d) => held.push(d));
+    await parker.transport.consume([parker.queue], { prefetch: 10 }, (d) => {
+      parked.push({ at: Date.now(), d });
+      // What a worker does with a far ETA: park it until due, re-parking if it comes back early.
+      if (Date.now() < dueAt) void parker.transport.redeliverAt(d, dueAt);
+      else d.ack();
+    });
+  }, 90_000);
 
   afterAll(async () => {
-    if (restore) await swapRabbitEnv(restore);
-    unlock?.();
-    for (const { transport, queue } of [holder, parker]) {
-      await transport.deleteQueue(queue).catch(() => undefined);
-      await transport.close();
-    }
+    // Queues go with the node; the transports are closed first so they do not try to reconnect.
+    for (const s of [holder, parker]) await s?.transport.close();
+    await rabbit?.stop();
   });
 
   it('(the bug) holding a delivery unacked past consumer_timeout gets the channel closed; it is redelivered', async () => {

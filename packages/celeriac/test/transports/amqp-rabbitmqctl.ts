@@ -25,32 +25,6 @@ export async function closeConnectionsNamed(
   return Number((await rabbitmqctl('eval', expr)).trim());
 }
 
-/**
- * Sets `rabbit` application env values (Erlang terms; undefined unsets) and returns the old ones, in one
- * `rabbitmqctl eval` (each call costs seconds). Restore by calling it again with what it returned.
- */
-export async function swapRabbitEnv(
-  values: Record<string, string | undefined>,
-): Promise<Record<string, string | undefined>> {
-  const keys = Object.keys(values);
-  for (const key of keys) if (!/^[a-z_]+$/.test(key)) throw new Error(`not a rabbit env key: ${key}`);
-  const read = `Old = [{K, application:get_env(rabbit, K)} || K <- [${keys.join(', ')}]]`;
-  const writes = keys.map((key) => {
-    const value = values[key];
-    return value === undefined
-      ? `application:unset_env(rabbit, ${key})`
-      : `application:set_env(rabbit, ${key}, ${value})`;
-  });
-  const out = await rabbitmqctl('eval', `${read}, ${writes.join(', ')}, Old.`);
-  const old: Record<string, string | undefined> = {};
-  for (const key of keys) {
-    const match = new RegExp(`\\{${key},\\{ok,([^{}]*)\\}\\}`).exec(out);
-    if (!match && !out.includes(`{${key},undefined}`)) throw new Error(`cannot read ${key} from ${out}`);
-    old[key] = match?.[1];
-  }
-  return old;
-}
-
 export interface LogLine {
   level: number;
   msg: string;

@@ -1,31 +1,29 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import amqplib from 'amqplib';
-import { lockBrokerSettings } from '../helpers/broker-settings-lock.ts';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { Celeriac } from '../../src/app/celeriac.ts';
 import type { CeleriacOptions } from '../../src/app/config.ts';
-import { describeWith, SERVICES, uniqueName } from '../helpers/services.ts';
+import { startPrivateRabbitMQ, type PrivateRabbitMQ } from '../helpers/private-rabbitmq.ts';
+import { describeWith, uniqueName } from '../helpers/services.ts';
 import { captureLogger, startWorker, stopAll, waitFor } from './helpers.ts';
 
-/** rabbitmqctl eval (one call costs seconds, so each call does all it can). */
-function rabbitEval(expr: string): string {
-  return execFileSync('rabbitmqctl', ['eval', expr], { encoding: 'utf8' }).trim();
-}
-
 /**
- * `{ready, unacked}` per queue, as RabbitMQ counts them. Asynchronous on purpose: rabbitmqctl takes
- * seconds, and a blocked event loop would keep the worker from re-parking a message that comes back.
+ * celery#6760 with the broker enforcing a 3 s consumer_timeout. RabbitMQ 3.10 has no per-queue
+ * timeout, and lowering the global one on the shared broker would close the channel of any other
+ * test holding a message that long, so this file runs its own node (the shared broker being
+ * reachable is what says RabbitMQ is installed here). The timeout is checked on the channel tick
+ * (60 s by default), so the tick is shortened too.
  */
+let rabbit: PrivateRabbitMQ;
+
+/** `{ready, unacked}` per queue, as RabbitMQ counts them (rabbitmqctl is asynchronous, so workers keep running). */
 async function queueCounts(): Promise<Map<string, { ready: number; unacked: number }>> {
-  const { stdout } = await promisify(execFile)('rabbitmqctl', [
+  const stdout = await rabbit.rabbitmqctl(
     'list_queues',
     '-q',
     '--no-table-headers',
     'name',
     'messages_ready',
     'messages_unacknowledged',
-  ]);
+  );
   const counts = new Map<string, { ready: number; unacked: number }>();
   for (const line of stdout.split('\n')) {
     const [name, ready, unacked] = line.trim().split(/\s+/);
@@ -34,15 +32,12 @@ async function queueCounts(): Promise<Map<string, { ready: number; unacked: numb
   return counts;
 }
 
-const prefix = uniqueName('celeriac-test.delay');
-const created = { queues: new Set<string>(), exchanges: new Set<string>() };
+const prefix = 'celeriac-test.delay';
 
 function amqpApp(options: CeleriacOptions = {}): { app: Celeriac; queue: string } {
   const queue = uniqueName('worker-q');
-  created.queues.add(queue);
-  created.exchanges.add(queue);
   const app = new Celeriac({
-    broker: SERVICES.rabbitmq.url,
+    broker: rabbit.url,
     backend: `memory://${uniqueName('amqp-results')}`,
     defaultQueue: queue,
     ...options,
@@ -54,38 +49,14 @@ function amqpApp(options: CeleriacOptions = {}): { app: Celeriac; queue: string 
 afterEach(stopAll);
 
 await describeWith(['rabbitmq'], 'worker ETAs on RabbitMQ with a short consumer_timeout', () => {
-  let restore = '';
-  let unlock: (() => void) | undefined;
-
   beforeAll(async () => {
-    unlock = await lockBrokerSettings();
-    // The timeout is checked on the channel tick (60 s by default), so both are lowered; the old
-    // values are read first and put back in afterAll, since others share this RabbitMQ.
-    const old = rabbitEval(
-      'Old = {application:get_env(rabbit, consumer_timeout), application:get_env(rabbit, channel_tick_interval)}, ' +
-        'application:set_env(rabbit, consumer_timeout, 3000), application:set_env(rabbit, channel_tick_interval, 500), Old.',
-    );
-    const [, timeout = '1800000', tick = '60000'] = /\{\{ok,(\d+)\},\{ok,(\d+)\}\}/.exec(old) ?? [];
-    // A value below RabbitMQ's default was lowered by another test running now: put the default back instead.
-    const keep = (value: string, byDefault: number) => String(Math.max(Number(value), byDefault));
-    restore =
-      `application:set_env(rabbit, consumer_timeout, ${keep(timeout, 1_800_000)}), ` +
-      `application:set_env(rabbit, channel_tick_interval, ${keep(tick, 60_000)}).`;
-  });
+    rabbit = await startPrivateRabbitMQ({
+      rabbitEnv: { consumer_timeout: 3000, channel_tick_interval: 500 },
+    });
+  }, 90_000);
 
-  afterAll(async () => {
-    if (restore) rabbitEval(restore);
-    unlock?.();
-    const connection = await amqplib.connect(SERVICES.rabbitmq.url);
-    const channel = await connection.createChannel();
-    for (const bucket of [1000, 2000]) {
-      created.queues.add(`${prefix}.${bucket}`);
-      created.exchanges.add(`${prefix}.${bucket}`);
-    }
-    for (const q of created.queues) await channel.deleteQueue(q);
-    for (const e of created.exchanges) await channel.deleteExchange(e);
-    await connection.close();
-  });
+  // The node and everything declared on it go together.
+  afterAll(() => rabbit?.stop());
 
   // One test runs three workers side by side, so the file waits out consumer_timeout once.
   it('celery#6760: far ETAs are parked, not held past consumer_timeout; a 6 s countdown runs once at its time', async () => {
