@@ -42,6 +42,10 @@ export class Celeriac {
   private queueRegistry: QueueRegistry;
   private transportPromise: Promise<Transport> | undefined;
   private backendPromise: Promise<ResultBackend | undefined> | undefined;
+  /** Connections still retrying: close() closes them so their retries stop (issue 8). */
+  private readonly connecting = new Set<{ close(): Promise<void> }>();
+  /** Bumped by close(): a connection that finishes opening after it is closed, not handed out. */
+  private closeCount = 0;
   private readonly declaredQueues = new Map<string, Promise<void>>();
 
   constructor(options: CeleriacOptions = {}) {
@@ -165,14 +169,14 @@ export class Celeriac {
   /** The broker connection, opened on first use. */
   connection(): Promise<Transport> {
     this.transportPromise ??= (async () => {
+      const closeCount = this.closeCount;
       const transport = await createTransport(this.conf.broker, {
         logger: this.logger,
         heartbeatMs: this.conf.brokerHeartbeatMs,
         connectionMaxRetries: this.conf.brokerConnectionMaxRetries,
         options: this.conf.brokerOptions,
       });
-      await transport.connect();
-      return transport;
+      return this.openClosable(transport, closeCount, 'broker');
     })();
     this.transportPromise.catch(() => (this.transportPromise = undefined));
     return this.transportPromise;
@@ -183,14 +187,14 @@ export class Celeriac {
     const url = this.conf.backend;
     if (!url) return Promise.resolve(undefined);
     this.backendPromise ??= (async () => {
+      const closeCount = this.closeCount;
       const backend = await createBackend(url, {
         logger: this.logger,
         resultExpiresMs: this.conf.resultExpiresMs,
         oid: this.oid,
         getBrokerTransport: () => this.connection(),
       });
-      await backend.connect();
-      return backend;
+      return this.openClosable(backend, closeCount, 'result backend');
     })();
     this.backendPromise.catch(() => (this.backendPromise = undefined));
     return this.backendPromise;
@@ -221,13 +225,36 @@ export class Celeriac {
     return declared;
   }
 
-  /** Closes the backend and the broker connection. */
+  /** Connects `conn`, which close() may end meanwhile (then this rejects with the connect error). */
+  private async openClosable<C extends { connect(): Promise<void>; close(): Promise<void> }>(
+    conn: C,
+    closeCount: number,
+    what: string,
+  ): Promise<C> {
+    if (closeCount !== this.closeCount) {
+      await conn.close();
+      throw new Error(`the app was closed while opening its ${what} connection`);
+    }
+    this.connecting.add(conn);
+    try {
+      await conn.connect();
+    } finally {
+      this.connecting.delete(conn);
+    }
+    return conn;
+  }
+
+  /** Closes the backend and the broker connection, ending any connect retries under way. */
   async close(): Promise<void> {
     const backend = this.backendPromise;
     const transport = this.transportPromise;
     this.backendPromise = undefined;
     this.transportPromise = undefined;
+    this.closeCount++;
     this.declaredQueues.clear();
+    const connecting = [...this.connecting];
+    this.connecting.clear();
+    await Promise.all(connecting.map((conn) => conn.close().catch(() => undefined)));
     await (await backend?.catch(() => undefined))?.close();
     await (await transport?.catch(() => undefined))?.close();
   }

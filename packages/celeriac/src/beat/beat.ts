@@ -77,6 +77,8 @@ export class Beat {
   private nextRenewAt = 0;
   private leader = false;
   private running = false;
+  /** Set by stop(): the tick under way sends no more entries (each could wait on the broker again). */
+  private stopRequested = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly warnedUnknown = new Set<string>();
@@ -112,6 +114,7 @@ export class Beat {
     if (this.running) return;
     await this.reload(this.now(), true);
     this.running = true;
+    this.stopRequested = false;
     this.logger.info({ store: this.store.description, lease: this.lease.description }, 'beat: starting');
     this.loop = this.run();
   }
@@ -119,6 +122,7 @@ export class Beat {
   /** Stops the loop, gives up the lease and closes the store and the lease. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopRequested = true;
     this.wake?.();
     await this.loop;
     this.loop = undefined;
@@ -140,9 +144,10 @@ export class Beat {
         .filter((rt) => rt.due !== null && Math.max(rt.due, rt.retryAt) <= now)
         .sort((a, b) => a.due! - b.due!);
       for (const rt of due) {
+        if (this.stopRequested) break;
         // Catch-up replays slot after slot; everything else sends once per tick.
         for (let i = 0; i < this.maxCatchUp && rt.due !== null && Math.max(rt.due, rt.retryAt) <= now; i++) {
-          if ((await this.sendDue(rt, now)) === 'not-leader') break;
+          if ((await this.sendDue(rt, now)) === 'not-leader' || this.stopRequested) break;
           now = this.now();
         }
         if (!this.leader) break;
@@ -310,7 +315,8 @@ export class Beat {
       await this.app.sendTask(entry.task, [...entry.args], { ...entry.kwargs }, this.sendOptions(entry));
     } catch (err) {
       await this.lease.unclaim(entry.name, slot, claim.previous).catch(() => undefined);
-      rt.retryAt = now + this.retryMs;
+      // From now, not from the tick's start: a send can wait a long time for the broker.
+      rt.retryAt = this.now() + this.retryMs;
       this.logger.error({ err, entry: entry.name, task: entry.task }, 'beat: send failed; retrying');
       return 'failed';
     }

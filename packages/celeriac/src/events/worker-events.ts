@@ -39,6 +39,8 @@ export interface AttachEventsOptions {
   flushIntervalMs?: number;
   /** (Default: `worker.app.logger`) */
   logger?: Logger;
+  /** Aborting it while the own connection is still being opened closes it (a worker stopped while starting). */
+  signal?: AbortSignal;
 }
 
 const TASK_EVENT_TYPES: readonly TaskEventType[] = [
@@ -204,7 +206,15 @@ export async function attachEvents(
       connectionMaxRetries: app.conf.brokerConnectionMaxRetries,
       options: app.conf.brokerOptions,
     });
-    await transport.connect();
+    const connecting = transport;
+    const abandon = () => void connecting.close();
+    if (options.signal?.aborted) abandon();
+    options.signal?.addEventListener('abort', abandon, { once: true });
+    try {
+      await transport.connect();
+    } finally {
+      options.signal?.removeEventListener('abort', abandon);
+    }
   }
   const dispatcher = new EventDispatcher(transport, {
     hostname: worker.hostname,

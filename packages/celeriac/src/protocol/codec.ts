@@ -1,6 +1,7 @@
-import { inflateSync, brotliDecompressSync } from 'node:zlib';
+import { brotliDecompressSync, unzipSync } from 'node:zlib';
 import { decodeJson, encodeJson } from './json.ts';
 import { DecodeError, InvalidMessageError } from './errors.ts';
+import { DEFAULT_MAX_BYTES, InflatedTooLargeError } from './size-limits.ts';
 import type { Embed, RawMessage, TaskHeaders, TaskMessage } from './types.ts';
 
 export const JSON_CONTENT_TYPE = 'application/json';
@@ -44,13 +45,21 @@ export function encodeTaskMessage(init: TaskMessageInit): RawMessage {
   };
 }
 
+export interface DecodeOptions {
+  /**
+   * Most bytes a compressed body may inflate to (the worker passes `taskMessageMaxBytes`); past it
+   * decompression stops and InflatedTooLargeError is thrown. null: no limit. (Default: 10 MiB)
+   */
+  maxBytes?: number | null;
+}
+
 /**
  * Decodes a task message of protocol v2 (the `task` header is present) or v1 (task in the body),
  * as `celery/worker/consumer/consumer.py` `create_task_handler` tells them apart.
  * Throws DecodeError for bytes that are not our JSON, InvalidMessageError for JSON of the wrong shape.
  */
-export function decodeTaskMessage(raw: RawMessage): TaskMessage {
-  const payload = decodePayload(raw);
+export function decodeTaskMessage(raw: RawMessage, options: DecodeOptions = {}): TaskMessage {
+  const payload = decodePayload(raw, options);
   const headers = raw.properties.headers ?? {};
   if (typeof headers.task === 'string') return fromV2(headers, payload, raw);
   if (isRecord(payload) && typeof payload.task === 'string') return fromV1(payload, raw);
@@ -60,7 +69,7 @@ export function decodeTaskMessage(raw: RawMessage): TaskMessage {
 }
 
 /** Decodes the body bytes (decompressing and checking the content type) into a JSON value. */
-export function decodePayload(raw: RawMessage): unknown {
+export function decodePayload(raw: RawMessage, options: DecodeOptions = {}): unknown {
   const { contentType, contentEncoding } = raw.properties;
   if (contentType !== JSON_CONTENT_TYPE) {
     throw new DecodeError(
@@ -73,7 +82,10 @@ export function decodePayload(raw: RawMessage): unknown {
     );
   }
   const compression = raw.properties.headers?.compression;
-  const bytes = typeof compression === 'string' ? decompress(raw.body, compression) : raw.body;
+  const bytes =
+    typeof compression === 'string'
+      ? decompress(raw, compression, options.maxBytes === undefined ? DEFAULT_MAX_BYTES : options.maxBytes)
+      : raw.body;
   try {
     return decodeJson(bytes.toString('utf8'));
   } catch (cause) {
@@ -81,15 +93,34 @@ export function decodePayload(raw: RawMessage): unknown {
   }
 }
 
-function decompress(body: Buffer, compression: string): Buffer {
-  switch (compression) {
-    case 'application/x-gzip': // kombu's "gzip" is a zlib stream
-    case 'zlib':
-      return inflateSync(body);
-    case 'application/x-brotli':
-      return brotliDecompressSync(body);
-    default:
-      throw new DecodeError(`compression ${JSON.stringify(compression)} is not supported`);
+/**
+ * Inflates a body compressed as kombu does (the `compression` header), stopping at `maxBytes` of
+ * output: a few KiB can inflate to gigabytes (a decompression bomb), so the limit applies while
+ * inflating, not after.
+ */
+function decompress(raw: RawMessage, compression: string, maxBytes: number | null): Buffer {
+  const limits = maxBytes === null ? {} : { maxOutputLength: maxBytes };
+  try {
+    switch (compression) {
+      // kombu's "gzip" is a zlib stream (zlib.compress); unzip also takes a real gzip one.
+      case 'application/x-gzip':
+      case 'gzip':
+      case 'zlib':
+        return unzipSync(raw.body, limits);
+      case 'application/x-brotli':
+      case 'brotli':
+        return brotliDecompressSync(raw.body, limits);
+      default:
+        // bzip2, lzma, zstd: Node has no built-in decoder; refused before anything is inflated.
+        throw new DecodeError(`compression ${JSON.stringify(compression)} is not supported`);
+    }
+  } catch (error) {
+    if (error instanceof DecodeError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' && maxBytes !== null)
+      throw new InflatedTooLargeError(raw, compression, maxBytes);
+    throw new DecodeError(`body is not valid ${compression} data: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

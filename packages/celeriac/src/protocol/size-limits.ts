@@ -26,13 +26,38 @@ export class MessageTooLargeError extends InvalidMessageError {
   }
 }
 
+/**
+ * A compressed task message body that inflates past `taskMessageMaxBytes` (a decompression bomb, or
+ * just too much data): decompression stopped at the limit. The worker dead-letters it with this reason.
+ */
+export class InflatedTooLargeError extends InvalidMessageError {
+  override readonly code: string = 'MESSAGE_TOO_LARGE';
+  constructor(
+    message: RawMessage,
+    readonly compression: string,
+    readonly limitBytes: number,
+  ) {
+    const { name, id } = describeMessage(message);
+    super(
+      `task message ${name}[${id}] is ${formatBytes(message.body.length)} of ${compression} that inflates past ` +
+        `taskMessageMaxBytes (${formatBytes(limitBytes)}); decompression was stopped there`,
+    );
+    this.name = 'InflatedTooLargeError';
+  }
+}
+
+function describeMessage(message: RawMessage): { name: string; id: string } {
+  const headers = message.properties.headers ?? {};
+  return {
+    name: typeof headers.task === 'string' ? headers.task : 'unknown task',
+    id: (typeof headers.id === 'string' && headers.id) || message.properties.correlationId || 'unknown id',
+  };
+}
+
 /** Throws MessageTooLargeError when the body is over `limitBytes` (null: no limit). */
 export function checkTaskMessageSize(message: RawMessage, limitBytes: number | null): void {
   if (limitBytes === null || message.body.length <= limitBytes) return;
-  const headers = message.properties.headers ?? {};
-  const name = typeof headers.task === 'string' ? headers.task : 'unknown task';
-  const id =
-    (typeof headers.id === 'string' && headers.id) || message.properties.correlationId || 'unknown id';
+  const { name, id } = describeMessage(message);
   throw new MessageTooLargeError(name, id, message.body.length, limitBytes);
 }
 

@@ -57,8 +57,9 @@ export class MessageIntake {
     }
     let message: TaskMessage;
     try {
-      checkTaskMessageSize(delivery.message, this.deps.app.conf.taskMessageMaxBytes);
-      message = decodeTaskMessage(delivery.message);
+      const maxBytes = this.deps.app.conf.taskMessageMaxBytes;
+      checkTaskMessageSize(delivery.message, maxBytes);
+      message = decodeTaskMessage(delivery.message, { maxBytes });
     } catch (error) {
       return this.rejectInvalid(delivery, error);
     }

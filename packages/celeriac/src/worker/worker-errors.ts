@@ -24,3 +24,21 @@ export class WorkerShutdownError extends Error {
     this.name = 'WorkerShutdown';
   }
 }
+
+/** stop() came while start() was still connecting or setting up: start() rejects with this. */
+export class WorkerStartAbortedError extends Error {
+  readonly code = 'WORKER_START_ABORTED';
+  constructor(
+    /** Whether the broker connection had opened (false: stopped during the connect retries). */
+    readonly connected: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      connected
+        ? 'the worker was stopped before it was ready'
+        : 'the worker was stopped before it connected to the broker',
+      options,
+    );
+    this.name = 'WorkerStartAbortedError';
+  }
+}

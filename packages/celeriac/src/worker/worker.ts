@@ -20,11 +20,16 @@ import { StateDb } from './statedb.ts';
 import type { TaskRunner } from './task-runner.ts';
 import { workerBanner, type WorkerBanner } from './worker-banner.ts';
 import { PoolSizer } from './pool-sizer.ts';
-import { UnknownTaskError } from './worker-errors.ts';
+import { UnknownTaskError, WorkerStartAbortedError } from './worker-errors.ts';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.ts';
 
 export type { WorkerOptions } from './worker-options.ts';
-export { PoolResizeError, UnknownTaskError, WorkerShutdownError } from './worker-errors.ts';
+export {
+  PoolResizeError,
+  UnknownTaskError,
+  WorkerShutdownError,
+  WorkerStartAbortedError,
+} from './worker-errors.ts';
 
 /**
  * Consumes task queues and runs the tasks (celery/worker/worker.py): owns the pool, the
@@ -56,6 +61,10 @@ export class Worker implements WorkerIntrospection {
   private store: ResultStore | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private startSettled = false;
+  /** Aborted by stop() during start(): connections still retrying close, start() rejects. */
+  private readonly startAbort = new AbortController();
   private forceStop!: () => void;
   private readonly forced = new Promise<void>((resolve) => (this.forceStop = resolve));
 
@@ -106,22 +115,48 @@ export class Worker implements WorkerIntrospection {
     return this.intake.invalidCount;
   }
 
-  /** Connects the broker and the backend, declares the queues and starts consuming. */
-  async start(): Promise<void> {
+  /**
+   * Connects the broker and the backend, declares the queues and starts consuming. A stop() before
+   * it is done ends the connect retries and makes it reject with `WorkerStartAbortedError`.
+   */
+  start(): Promise<void> {
     if (this.state !== 'new')
-      throw new Error(`worker ${this.hostname} was already started; make a new Worker`);
+      return Promise.reject(new Error(`worker ${this.hostname} was already started; make a new Worker`));
     this.state = 'starting';
+    this.starting = this.startUp()
+      .catch((error: unknown) => {
+        if (this.startAbort.signal.aborted)
+          throw new WorkerStartAbortedError(this.transport !== undefined, { cause: error });
+        throw error;
+      })
+      .finally(() => (this.startSettled = true));
+    return this.starting;
+  }
+
+  private async startUp(): Promise<void> {
+    // After each step: stop() may have come meanwhile (what a step opened is kept for stop() to close).
+    const step = async <T>(work: Promise<T> | T): Promise<T> => {
+      const value = await work;
+      this.startAbort.signal.throwIfAborted();
+      return value;
+    };
     this.statedb?.load();
     // One Lamport clock for events and remote control, as a Celery worker has.
     const clock = new LamportClock();
     // Attached before consuming, so no task runs unseen.
-    if (this.options.heartbeat)
-      this.eventPublisher = await attachEvents(this, { clock, logger: this.logger });
-    const transport = await this.app.connection();
-    const backend = await this.app.backend();
+    if (this.options.heartbeat) {
+      this.eventPublisher = await attachEvents(this, {
+        clock,
+        logger: this.logger,
+        signal: this.startAbort.signal,
+      });
+      this.startAbort.signal.throwIfAborted();
+    }
+    const transport = await step(this.app.connection());
+    const backend = await step(this.app.backend());
     this.transport = transport;
-    for (const queue of this.queues()) await this.app.declareQueueOnce(transport, queue);
-    await this.pool.start();
+    for (const queue of this.queues()) await step(this.app.declareQueueOnce(transport, queue));
+    await step(this.pool.start());
     ({ store: this.store, runner: this.runner } = createRunner({
       app: this.app,
       options: this.options,
@@ -132,15 +167,16 @@ export class Worker implements WorkerIntrospection {
       revoked: this.revokedIds,
     }));
     if (this.options.mingle) {
-      await mingle(this.app, this.hostname, this.revokedIds, this.logger, this.options.mingleTimeoutMs);
+      await step(mingle(this.app, this.hostname, this.revokedIds, this.logger, this.options.mingleTimeoutMs));
       this.statedb?.changed();
     }
     this.startedAt = Date.now();
     this.state = 'running';
     this.sizer.startAutoscaler();
-    await this.consumers.start(transport, this.options.prefetch);
+    await step(this.consumers.start(transport, this.options.prefetch));
     if (this.options.remoteControl) {
       this.mailbox = await startMailbox(this, transport, this.logger, { clock });
+      this.startAbort.signal.throwIfAborted();
       this.eventPublisher?.registerControl(this.mailbox.panel);
     }
     this.logger.info(
@@ -169,6 +205,13 @@ export class Worker implements WorkerIntrospection {
     if (this.state === 'new') {
       this.state = 'stopped';
       return;
+    }
+    if (this.starting && !this.startSettled) {
+      // Maybe still connecting to a broker that refuses it: stop the retries, let start() unwind.
+      this.logger.info({ hostname: this.hostname }, 'stopped while starting');
+      this.startAbort.abort();
+      if (this.state === 'starting') await this.app.close();
+      await this.starting.catch(() => undefined);
     }
     this.state = 'stopping';
     this.sizer.stop();
@@ -236,6 +279,8 @@ export class Worker implements WorkerIntrospection {
     return {
       processes: this.pool.workerIds(),
       'max-tasks-per-child': this.options.pool !== 'async' ? (this.options.maxTasksPerChild ?? 'N/A') : 'N/A',
+      'pending-result-stores': this.runner?.pendingStores ?? 0,
+      'lost-results': this.runner?.background.failed ?? 0,
     };
   }
 

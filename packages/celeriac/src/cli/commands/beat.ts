@@ -4,9 +4,12 @@ import type { BeatSetup } from '../../beat/create-beat.ts';
 import { celeriacVersion } from '../../control/version.ts';
 import { redactUrl } from '../../util/ids.ts';
 import type { CliContext } from '../context.ts';
-import { UsageError } from '../errors.ts';
+import type { Celeriac } from '../../app/celeriac.ts';
+import type { Logger } from '../../util/logger.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { say } from '../output.ts';
 import { parseInteger, parseSeconds } from '../parse.ts';
+import { StopSignals, stopWithin } from '../stop-signals.ts';
 import { action, examples } from './shared.ts';
 
 interface BeatCliOptions {
@@ -99,34 +102,58 @@ async function runBeat(ctx: CliContext, opts: BeatCliOptions): Promise<number> {
     missedRuns,
     logger: ctx.logger,
   };
-  let beat: Beat;
+  // Listening from here on: a signal must also stop a beat that is still connecting (issue 8).
+  const stops = listCount === undefined ? new StopSignals() : undefined;
   try {
-    beat = await createBeat(app, setup);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (listCount !== undefined) {
+    let beat: Beat;
     try {
-      say(formatEntries(await beat.listEntries(listCount)));
-    } finally {
-      await beat.stop();
+      beat = await (stops
+        ? stops.duringStart('beat', createBeat(app, setup), () => app.close())
+        : createBeat(app, setup));
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new UsageError((error as Error).message);
     }
+    if (!stops) {
+      try {
+        say(formatEntries(await beat.listEntries(listCount ?? 3)));
+      } finally {
+        await beat.stop();
+      }
+      return 0;
+    }
+    try {
+      await stops.duringStart('beat', beat.start(), () => app.close());
+    } catch (error) {
+      await beat.stop().catch(() => undefined);
+      throw error;
+    }
+    say(banner(beat, app.conf.broker, scheduler));
+    const signal = await stops.received;
+    ctx.logger.warn(`beat: stopping (${signal})`);
+    await stopBeat(beat, app, ctx.logger);
     return 0;
+  } finally {
+    stops?.dispose();
   }
-  await beat.start();
-  say(banner(beat, app.conf.broker, scheduler));
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      ctx.logger.warn(`beat: stopping (${signal})`);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+}
+
+/** How long a stopping beat may finish a send or a lease call before their connections are closed under it. */
+const STOP_GRACE_MS = 2_000;
+
+/**
+ * Stops the loop. A send still retrying the broker after STOP_GRACE_MS (one that refuses the
+ * connection, with brokerConnectionMaxRetries set high), or a lease call waiting for an unreachable
+ * Redis, is ended by closing the broker connection and the lease: the slot is unclaimed, so the next
+ * beat sends it.
+ */
+async function stopBeat(beat: Beat, app: Celeriac, logger: Logger): Promise<void> {
+  await stopWithin(beat.stop(), STOP_GRACE_MS, async () => {
+    logger.warn(
+      `beat: still waiting for the broker or the lease after ${STOP_GRACE_MS} ms; closing their connections`,
+    );
+    await Promise.all([app.close(), beat.lease.close()]);
   });
-  await beat.stop();
-  return 0;
 }
 
 /** The start banner, after Celery's (celery/apps/beat.py `startup_info`). */

@@ -7,7 +7,7 @@ import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { say } from '../output.ts';
 import { parseInteger } from '../parse.ts';
-import { StopSignals } from '../stop-signals.ts';
+import { StopSignals, stopWithin } from '../stop-signals.ts';
 import { action, examples } from './shared.ts';
 
 interface MonitorCliOptions {
@@ -148,10 +148,17 @@ async function serveUntilStopped(
     ctx.logger.info(`monitor: stopping (${signal})`);
     return 0;
   } finally {
-    await served.close();
+    // Stopping deletes the event queue: with the broker gone it would wait out the publish timeout.
+    await stopWithin(served.close(), STOP_GRACE_MS, async () => {
+      ctx.logger.warn(`monitor: broker unreachable after ${STOP_GRACE_MS} ms; closing its connection`);
+      await app.close();
+    });
     await schedules?.close();
   }
 }
+
+/** How long a stopping monitor waits for the broker before closing the connection under it. */
+const STOP_GRACE_MS = 2_000;
 
 /** Beat's store for the Periodic tasks page, opened by the same code as `celeriac beat -S`. */
 async function openSchedules(

@@ -4,11 +4,14 @@ import type { Celeriac } from '../../app/celeriac.ts';
 import { NO_REPLY } from '../../control/control-panel.ts';
 import { celeriacVersion } from '../../control/version.ts';
 import type { Logger } from '../../util/logger.ts';
+import { redactUrl } from '../../util/ids.ts';
 import type { Worker } from '../../worker/worker.ts';
+import { WorkerStartAbortedError } from '../../worker/worker-errors.ts';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { say } from '../output.ts';
 import { commaList, parseInteger } from '../parse.ts';
+import { lastError } from '../stop-signals.ts';
 import { action, examples } from './shared.ts';
 
 interface WorkerCliOptions {
@@ -127,6 +130,7 @@ class WorkerProcess {
   private beat: { stop(): Promise<void> } | undefined;
   private shuttingDown: Promise<void> | undefined;
   private exitCode = 0;
+  private stopSignal: NodeJS.Signals | undefined;
   private finished!: () => void;
   private readonly done = new Promise<void>((resolve) => (this.finished = resolve));
 
@@ -145,6 +149,14 @@ class WorkerProcess {
       try {
         await this.worker.start();
       } catch (error) {
+        if (this.stopSignal !== undefined) {
+          // Stopped while starting (e.g. retrying a broker that refuses it): the shutdown is under way.
+          await this.shuttingDown;
+          throw new CliError(
+            `worker stopped by ${this.stopSignal} before it was ready${this.neverConnected(error)}${lastError({ ok: false, error })}`,
+            { code: 'WORKER_START_ABORTED', cause: error },
+          );
+        }
         await this.worker.stop({ graceful: false }).catch(() => undefined);
         throw new CliError(`worker could not start: ${(error as Error).message}`, {
           code: 'WORKER_START',
@@ -178,7 +190,14 @@ class WorkerProcess {
     this.beat = beat;
   }
 
+  /** `: it never connected to <broker>` when the signal came during the connect retries. */
+  private neverConnected(error: unknown): string {
+    if (!(error instanceof WorkerStartAbortedError) || error.connected) return '';
+    return `: it never connected to ${redactUrl(this.app.conf.broker)}`;
+  }
+
   private onSignal(signal: NodeJS.Signals): void {
+    this.stopSignal ??= signal;
     if (!this.shuttingDown) {
       this.logger.warn(`worker: warm shutdown (${signal})`);
       void this.shutdown(true, signal);
