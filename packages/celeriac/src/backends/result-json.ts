@@ -64,13 +64,31 @@ export function encodeResultMeta(meta: ResultMeta): string {
     throw new TypeError(`cannot store a result for task ${meta.task_id} without a status`);
   }
   const { status, result, traceback, children, date_done, task_id, ...rest } = meta;
-  return encodeResultJson(task_id, {
-    status,
-    result: result ?? null,
-    traceback: traceback ?? null,
-    children: children ?? [],
-    date_done: date_done ?? null,
-    task_id,
-    ...rest,
-  });
+  // Field by field, so the strict replacer only walks values that can hold something JSON would
+  // drop (a no-op task's meta is all primitives). The text is what one JSON.stringify of the
+  // whole meta gives, except that a field whose value serialises to nothing is null, not absent.
+  let json =
+    `{"status":${JSON.stringify(status)}` +
+    `,"result":${encodeField(task_id, 'result', result ?? null)}` +
+    `,"traceback":${encodeField(task_id, 'traceback', traceback ?? null)}` +
+    `,"children":${encodeField(task_id, 'children', children ?? [])}` +
+    `,"date_done":${encodeField(task_id, 'date_done', date_done ?? null)}` +
+    `,"task_id":${JSON.stringify(task_id)}`;
+  for (const key in rest) {
+    const part = encodeResultJson(task_id, { [key]: (rest as Record<string, unknown>)[key] });
+    if (part.length > 2) json += `,${part.slice(1, -1)}`; // '{}' when the value is undefined
+  }
+  return `${json}}`;
+}
+
+/** One field's JSON: primitives and empty arrays directly, anything else through the strict replacer. */
+function encodeField(taskId: string, key: string, value: unknown): string {
+  if (value === null) return 'null';
+  const type = typeof value;
+  if (type === 'string' || type === 'number' || type === 'boolean') return JSON.stringify(value);
+  if (Array.isArray(value) && value.length === 0 && Object.getPrototypeOf(value) === Array.prototype)
+    return '[]';
+  const wrapped = encodeResultJson(taskId, { [key]: value });
+  // `{"key":<value>}`; a value JSON leaves out (undefined) becomes null, as in an array.
+  return wrapped.length > 2 ? wrapped.slice(key.length + 4, -1) : 'null';
 }

@@ -39,6 +39,7 @@ export function createRunner(parts: RunnerParts): { store: ResultStore; runner: 
     revoked: parts.revoked,
     logger: options.logger,
     hostname: options.hostname,
+    prefetchMultiplier: options.prefetchMultiplier,
   });
   return { store, runner };
 }

@@ -38,6 +38,10 @@ export interface PoolStats {
   /** Child pids (processes pool), thread ids (threads pool), the worker's pid (async pool). */
   processes: number[];
   'max-tasks-per-child': number | 'N/A';
+  /** Celeriac's: early-acked outcomes still being stored after their slot was freed. */
+  'pending-result-stores'?: number;
+  /** Celeriac's: early-acked outcomes that could not be stored (logged with the task id). */
+  'lost-results'?: number;
 }
 
 /** A request as `inspect active/reserved` shows it (celery/worker/request.py `info`). */

@@ -42,7 +42,7 @@ export class ResultStore {
   }
 
   /** Resolves true when stored (or there is no backend), false when the backend stayed down. */
-  async store(
+  store(
     request: Request,
     status: TaskState,
     result: unknown,
@@ -50,7 +50,7 @@ export class ResultStore {
     other?: OtherTask,
   ): Promise<boolean> {
     const backend = this.backend;
-    if (!backend) return true;
+    if (!backend) return STORED;
     // resultMaxBytes: a giant value becomes a FAILURE that says so (the app is the request's own).
     const tooLarge = oversizedResult(request.id, result, request.task.app.conf.resultMaxBytes);
     if (tooLarge) {
@@ -63,30 +63,57 @@ export class ResultStore {
       correlationId: other ? other.taskId : request.message.correlationId,
       expiresSeconds: this.options.expiresSeconds,
     };
+    // The first attempt without an async frame: it is every task's path, the retry loop is not.
+    let first: Promise<void>;
+    try {
+      first = backend.store(meta, context);
+    } catch (error) {
+      first = Promise.reject(error);
+    }
+    const chordPart = !other && Boolean(request.message.embed.chord) && isReady(status);
+    const retry = (error: unknown) => this.retryStore(backend, request, meta, context, chordPart, error);
+    return first.then(
+      chordPart ? () => this.chordPart(request, meta).then(storedTrue, retry) : storedTrue,
+      retry,
+    );
+  }
+
+  /** The first attempt failed: an encode error stores a FAILURE, anything else retries with back-off. */
+  private async retryStore(
+    backend: ResultBackend,
+    request: Request,
+    meta: ResultMeta,
+    context: StoreContext,
+    chordPart: boolean,
+    firstError: unknown,
+  ): Promise<boolean> {
+    const status = meta.status;
+    let error = firstError;
     let delayMs = 100;
     const giveUpAt = Date.now() + this.options.retryForMs;
     for (let attempt = 1; ; attempt++) {
+      if (isEncodeError(error)) return this.storeEncodeFailure(backend, meta, context, error);
+      if (Date.now() + delayMs > giveUpAt) {
+        this.options.logger.error(
+          { err: error, taskId: meta.task_id, status, attempts: attempt },
+          `could not store ${status} for task ${meta.task_id}: result backend ${backend.safeUrl} unreachable, gave up after ${attempt} attempts`,
+        );
+        return false;
+      }
+      if (attempt === 1) {
+        this.options.logger.warn(
+          { err: error, taskId: meta.task_id, status },
+          `result backend ${backend.safeUrl} failed storing ${status} for task ${meta.task_id}; retrying with back-off`,
+        );
+      }
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 5_000);
       try {
         await backend.store(meta, context);
-        if (!other && request.message.embed.chord && isReady(status)) await this.chordPart(request, meta);
+        if (chordPart) await this.chordPart(request, meta);
         return true;
-      } catch (error) {
-        if (isEncodeError(error)) return this.storeEncodeFailure(backend, meta, context, error);
-        if (Date.now() + delayMs > giveUpAt) {
-          this.options.logger.error(
-            { err: error, taskId: meta.task_id, status, attempts: attempt },
-            `could not store ${status} for task ${meta.task_id}: result backend ${backend.safeUrl} unreachable, gave up after ${attempt} attempts`,
-          );
-          return false;
-        }
-        if (attempt === 1) {
-          this.options.logger.warn(
-            { err: error, taskId: meta.task_id, status },
-            `result backend ${backend.safeUrl} failed storing ${status} for task ${meta.task_id}; retrying with back-off`,
-          );
-        }
-        await sleep(delayMs);
-        delayMs = Math.min(delayMs * 2, 5_000);
+      } catch (again) {
+        error = again;
       }
     }
   }
@@ -104,7 +131,7 @@ export class ResultStore {
       result,
       traceback,
       children: other ? [] : (request.children ?? []),
-      date_done: isReady(status) ? utcNowIso() : null,
+      date_done: isReady(status) ? dateDoneNow() : null,
     } as ResultMeta;
     const groupId = other ? other.groupId : headers.group;
     if (groupId) meta.group_id = groupId;
@@ -183,6 +210,25 @@ export function isEncodeError(error: unknown): boolean {
   if (typeof code === 'string' && /ENCODE/.test(code)) return true;
   // JSON.stringify throws TypeError for cycles and BigInt, RangeError for strings too long.
   return error instanceof TypeError || error instanceof RangeError;
+}
+
+const STORED = Promise.resolve(true);
+
+function storedTrue(): boolean {
+  return true;
+}
+
+let lastDoneMs = -1;
+let lastDoneIso = '';
+
+/** `utcNowIso()`, built once per millisecond: a busy worker stores many results in the same one. */
+function dateDoneNow(): string {
+  const now = Date.now();
+  if (now !== lastDoneMs) {
+    lastDoneMs = now;
+    lastDoneIso = utcNowIso(now);
+  }
+  return lastDoneIso;
 }
 
 function sleep(ms: number): Promise<void> {

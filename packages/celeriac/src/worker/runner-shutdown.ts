@@ -17,10 +17,14 @@ export interface RunnerShutdownOptions {
  */
 export async function shutDownRunner(runner: TaskRunner, options: RunnerShutdownOptions): Promise<void> {
   for (const request of runner.drainWaiting()) request.reject(true);
-  if (options.graceful && runner.running > 0) {
+  if (options.graceful && (runner.running > 0 || runner.pendingStores > 0)) {
     await Promise.race([runner.idle(options.graceMs), options.forced]);
   }
-  if (runner.running === 0) return;
+  if (runner.running === 0) {
+    // Early-acked outcomes still being stored get the same moment as tasks that honour their signal.
+    if (runner.pendingStores > 0) await runner.idle(1_000);
+    return;
+  }
   options.logger.warn({ running: runner.running }, `aborting ${runner.running} running task(s)`);
   const reason = new WorkerShutdownError();
   for (const request of runner.active) {

@@ -4,6 +4,7 @@ import { toExceptionInfo, tracebackOf } from '../result/exceptions.ts';
 import { States } from '../result/states.ts';
 import { Ignore, Reject, Retry, TaskRevokedError, WorkerLostError } from '../task/errors.ts';
 import type { Logger } from '../util/logger.ts';
+import type { BackgroundStores } from './background-stores.ts';
 import type { CanvasSteps } from './canvas-steps.ts';
 import { excRepr, isThenable } from './exc-repr.ts';
 import type { WorkerEvents } from './events.ts';
@@ -24,6 +25,8 @@ export interface TaskOutcomeDeps {
   retrier: TaskRetrier;
   /** Frees the request's slot once it is settled. */
   finish: (request: Request) => void;
+  /** Where an early-acked request's outcome goes on being stored after its slot is freed. */
+  background: BackgroundStores;
 }
 
 /**
@@ -154,8 +157,18 @@ export class TaskOutcomes {
     }
   }
 
-  /** Frees the slot once `work` is done; an internal error acks so the message cannot loop. */
+  /**
+   * Frees the slot once `work` is done; an internal error acks so the message cannot loop.
+   * An early-acked request has nothing left that needs its slot: it is freed now and `work`
+   * (store, what follows, log, event) goes on in the background, counted until it settles.
+   * With acksLate the order stays store, ack, free.
+   */
   settle(request: Request, work: Promise<void>): void {
+    if (request.acknowledged) {
+      this.deps.background.track(request, work); // counted first: freeing the slot may start the next
+      this.deps.finish(request);
+      return;
+    }
     work.then(
       () => this.deps.finish(request),
       (error: unknown) => {
@@ -169,7 +182,19 @@ export class TaskOutcomes {
     );
   }
 
-  private async storeSuccess(request: Request, value: unknown, store: boolean): Promise<void> {
+  private storeSuccess(request: Request, value: unknown, store: boolean): Promise<void> {
+    const { embed } = request.message;
+    if (embed.callbacks || embed.chain || embed.chord) return this.followThenStore(request, value, store);
+    // Nothing follows: store, then ack, without an async frame (every stored task comes here).
+    return this.deps.store.store(request, States.SUCCESS, value, null).then((stored) => {
+      if (!stored) return this.giveBack(request);
+      request.ack();
+      this.succeeded(request, value);
+    });
+  }
+
+  /** Sends what follows (callbacks, the chain's next step, the chord part) first, then stores. */
+  private async followThenStore(request: Request, value: unknown, store: boolean): Promise<void> {
     try {
       await this.deps.canvas.afterSuccess(request, value);
     } catch (error) {
@@ -220,6 +245,7 @@ export class TaskOutcomes {
   /** The outcome could not be stored: with acksLate the message goes back so nothing is lost. */
   private giveBack(request: Request): void {
     if (request.acknowledged) {
+      this.deps.background.lost();
       this.deps.logger.error(
         { taskId: request.id },
         `the outcome of ${request.name}[${request.id}] is lost: it was acked early`,

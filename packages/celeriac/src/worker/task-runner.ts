@@ -3,6 +3,7 @@ import { States } from '../result/states.ts';
 import { SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded } from '../task/errors.ts';
 import type { Transport } from '../transports/transport.ts';
 import type { Logger } from '../util/logger.ts';
+import { BackgroundStores } from './background-stores.ts';
 import { callArguments } from './call-args.ts';
 import type { CanvasSteps } from './canvas-steps.ts';
 import { isThenable } from './exc-repr.ts';
@@ -28,6 +29,11 @@ export interface TaskRunnerDeps {
   revoked: RevokedSet;
   logger: Logger;
   hostname: string;
+  /**
+   * Unacked messages per unit of concurrency (the worker's prefetch multiplier): outcomes still
+   * being stored in the background are capped at concurrency × this (at least concurrency).
+   */
+  prefetchMultiplier?: number;
 }
 
 /**
@@ -43,6 +49,8 @@ export class TaskRunner {
   /** Per-task rate limits; requests over the rate wait here before taking a slot. */
   readonly rateLimits = new RateLimiter<Request>((request) => this.enqueue(request));
   readonly timeLimits = new TimeLimits();
+  /** Early-acked outcomes still being stored after their slot was freed. */
+  readonly background: BackgroundStores;
   /** Accepted, waiting for a slot. */
   private readonly waiting = new WaitingQueue<Request>();
   private idleWaiters: Array<() => void> = [];
@@ -55,10 +63,12 @@ export class TaskRunner {
   constructor(private readonly deps: TaskRunnerDeps) {
     this.conf = deps.app.conf;
     this.retrier = new TaskRetrier(deps);
+    this.background = new BackgroundStores(deps.logger, () => this.backgroundSettled());
     this.outcomes = new TaskOutcomes({
       ...deps,
       retrier: this.retrier,
       finish: (request) => this.finish(request),
+      background: this.background,
     });
     for (const task of deps.app.tasks.values()) {
       if (!task.options.rateLimit) continue;
@@ -86,8 +96,32 @@ export class TaskRunner {
   }
 
   private enqueue(request: Request): void {
-    if (!this.pumping && this.active.size < this.deps.pool.concurrency) this.start(request);
+    if (!this.pumping && this.hasRoom()) this.start(request);
     else this.waiting.push(request);
+  }
+
+  /** Outcomes still being stored in the background (early ack). */
+  get pendingStores(): number {
+    return this.background.size;
+  }
+
+  /** A free slot, and room for one more background store: at the cap, waiting messages stay unacked. */
+  private hasRoom(): boolean {
+    const concurrency = this.deps.pool.concurrency;
+    if (this.active.size >= concurrency) return false;
+    const multiplier = this.deps.prefetchMultiplier ?? this.conf.prefetchMultiplier;
+    return this.background.size < concurrency * Math.max(1, multiplier);
+  }
+
+  private backgroundSettled(): void {
+    if (this.waiting.size > 0) this.pump();
+    else this.notifyIfIdle();
+  }
+
+  private notifyIfIdle(): void {
+    if (this.active.size === 0 && this.background.size === 0 && this.idleWaiters.length > 0) {
+      for (const done of [...this.idleWaiters]) done();
+    }
   }
 
   /** Takes back every request not yet started (shutdown gives them back to the broker). */
@@ -95,9 +129,9 @@ export class TaskRunner {
     return [...this.rateLimits.drain(), ...this.waiting.drain()];
   }
 
-  /** Resolves once nothing is running, or after `timeoutMs`. */
+  /** Resolves once nothing is running or being stored, or after `timeoutMs`. */
   idle(timeoutMs: number): Promise<void> {
-    if (this.active.size === 0) return Promise.resolve();
+    if (this.active.size === 0 && this.background.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       const waiters = this.idleWaiters;
@@ -197,9 +231,7 @@ export class TaskRunner {
     const name = request.headers.task;
     this.processed.set(name, (this.processed.get(name) ?? 0) + 1);
     if (this.waiting.size > 0) this.pump();
-    else if (this.active.size === 0 && this.idleWaiters.length > 0) {
-      for (const done of [...this.idleWaiters]) done();
-    }
+    else this.notifyIfIdle();
   }
 
   /** Starts waiting requests while slots are free; a loop, not recursion, however many finish synchronously. */
@@ -207,13 +239,11 @@ export class TaskRunner {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      const limit = this.deps.pool.concurrency;
-      while (this.active.size < limit && this.waiting.size > 0) this.start(this.waiting.shift()!);
+      while (this.waiting.size > 0 && this.hasRoom()) this.start(this.waiting.shift()!);
     } finally {
       this.pumping = false;
     }
-    if (this.active.size === 0 && this.idleWaiters.length > 0)
-      for (const done of [...this.idleWaiters]) done();
+    this.notifyIfIdle();
   }
 
   /**

@@ -65,6 +65,9 @@ export class RedisLease implements BeatLease {
       typeof options.redis === 'string'
         ? new Redis(options.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
         : options.redis;
+    // Connection errors also reject the command under way, which beat logs ("lease unreachable");
+    // without a listener ioredis would print each retry as an "Unhandled error event".
+    if (this.ownsClient) this.redis.on('error', () => undefined);
     this.description = `redis:${prefix}`;
   }
 
