@@ -85,6 +85,16 @@ const envSchema = z.object({
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** For the entry points: the config, or its message on stderr and exit code 2. */
+export function loadConfigOrExit(): SiteConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+}
+
 /** Reads the environment; throws one message naming every bad variable and what it expects. */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,

@@ -1,4 +1,4 @@
-import { loadConfig } from './config.ts';
+import { loadConfigOrExit } from './config.ts';
 import { startEmbedded } from './embedded.ts';
 import { createLogger } from './logger.ts';
 
@@ -7,13 +7,7 @@ import { createLogger } from './logger.ts';
  * in-memory broker with results in SQLite. Distributed mode runs them apart: see README.md.
  */
 const logger = createLogger('feedback-site');
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  console.error((error as Error).message);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 const site = await startEmbedded(config, logger).catch((error: NodeJS.ErrnoException) => {
   const hint =
     error.code === 'EADDRINUSE'

@@ -1,5 +1,5 @@
 import { SqlScheduleStore } from 'celeriac';
-import { loadConfig } from './config.ts';
+import { loadConfigOrExit } from './config.ts';
 import { createTasks } from './create-tasks.ts';
 import { seedCodeSchedule } from './schedule-seed.ts';
 
@@ -9,13 +9,7 @@ import { seedCodeSchedule } from './schedule-seed.ts';
  * or CELERIAC_BEAT_DB_URL) and writes the code's periodic tasks into them, new or changed ones only,
  * so edits made on the monitor's Periodic tasks page survive. `celeriac beat -S db` then reads them.
  */
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  console.error((error as Error).message);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 const url = process.env.CELERIAC_BEAT_DB_URL || config.resultBackend.split('?')[0]!;
 if (!/^(sqlite|postgres|postgresql|mysql|mariadb):/i.test(url)) {
   console.error(

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { loadConfig } from './config.ts';
+import { loadConfigOrExit } from './config.ts';
 import { createTasks } from './create-tasks.ts';
 import { createLogger } from './logger.ts';
 import { SmtpCatcher } from './smtp-catcher.ts';
@@ -13,13 +13,7 @@ import { createSite } from './web/site.ts';
  * send to (SMTP_CATCHER_PORT), so /outbox still shows the emails.
  */
 const logger = createLogger('site');
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  console.error((error as Error).message);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 const catcher = config.smtpUrl ? undefined : new SmtpCatcher(config.smtpCatcherPort);
 await catcher?.start().catch((error: Error) => {
   console.error(`site: the SMTP catcher could not listen on ${config.smtpCatcherPort}: ${error.message}`);

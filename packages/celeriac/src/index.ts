@@ -84,6 +84,8 @@ export type {
   ScheduleStore,
   BeatLease,
 } from './beat/index.ts';
+// The monitor's periodic form reads wall times in a zone with the same offset arithmetic as beat.
+export { offsetAt as timeZoneOffsetAt } from './beat/timezone.ts';
 export {
   EventReceiver,
   type EventReceiverOptions,

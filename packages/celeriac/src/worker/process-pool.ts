@@ -5,13 +5,8 @@ import type { Logger } from '../util/logger.ts';
 import type { Pool } from './pool.ts';
 import type { Request, RequestContext } from './request.ts';
 import { PoolError } from './pool.ts';
-import {
-  contextData,
-  deserializeError,
-  serializeError,
-  type ThreadCall,
-  type ThreadOutcome,
-} from './thread-protocol.ts';
+import { taskCall, settleOutcome } from './pool-call.ts';
+import { serializeError, type ThreadCall, type ThreadOutcome } from './thread-protocol.ts';
 
 export interface ProcessPoolOptions {
   /** The module that registers the tasks (the CLI's `-A`), loaded once in each child. */
@@ -95,29 +90,9 @@ export class ProcessPool implements Pool {
       });
     };
     request.signal.addEventListener('abort', onAbort, { once: true });
-    const call: ThreadCall = {
-      kind: 'call',
-      name: request.headers.task,
-      args,
-      ctx: ctx ? contextData(ctx) : undefined,
-      lineage: { id: request.id, rootId: request.headers.root_id },
-    };
+    const call = taskCall(request, ctx, args);
     return this.send(child, call)
-      .then((outcome) => {
-        if (outcome.children) (request.children ??= []).push(...outcome.children);
-        switch (outcome.kind) {
-          case 'ok':
-            return outcome.value;
-          case 'error':
-            throw deserializeError(outcome.error);
-          case 'retry': {
-            const { exc, ...rest } = outcome.options;
-            return ctx!.retry(exc ? { ...rest, exc: deserializeError(exc) } : rest);
-          }
-          default:
-            throw new Error(`unexpected reply from a pool process: ${JSON.stringify(outcome)}`);
-        }
-      })
+      .then((outcome) => settleOutcome(request, ctx, outcome, 'a pool process'))
       .finally(() => {
         this.byRequest.delete(request);
         request.signal.removeEventListener('abort', onAbort);

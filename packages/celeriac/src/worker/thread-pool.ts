@@ -2,7 +2,8 @@ import { WorkerLostError } from '../task/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { PoolError, type Pool } from './pool.ts';
 import type { Request, RequestContext } from './request.ts';
-import { contextData, deserializeError, type ThreadCall, type ThreadOutcome } from './thread-protocol.ts';
+import { taskCall, settleOutcome } from './pool-call.ts';
+import type { ThreadCall, ThreadOutcome } from './thread-protocol.ts';
 import { ThreadSlot } from './thread-slot.ts';
 
 export interface ThreadPoolOptions {
@@ -66,33 +67,13 @@ export class ThreadPool implements Pool {
     if (this.closed) return Promise.reject(new PoolError('the threads pool is closed'));
     const abort = new AbortController();
     this.aborts.set(request, abort);
-    const call: ThreadCall = {
-      kind: 'call',
-      name: request.headers.task,
-      args,
-      ctx: ctx ? contextData(ctx) : undefined,
-      lineage: { id: request.id, rootId: request.headers.root_id },
-    };
+    const call = taskCall(request, ctx, args);
     const idle = this.idleSlot();
     const running = idle
       ? this.runOn(idle, request, call, abort)
       : this.waitForSlot().then((slot) => this.runOn(slot, request, call, abort));
     return running
-      .then((outcome) => {
-        if (outcome.children) (request.children ??= []).push(...outcome.children);
-        switch (outcome.kind) {
-          case 'ok':
-            return outcome.value;
-          case 'error':
-            throw deserializeError(outcome.error);
-          case 'retry': {
-            const { exc, ...rest } = outcome.options;
-            return ctx!.retry(exc ? { ...rest, exc: deserializeError(exc) } : rest);
-          }
-          default:
-            throw new Error(`unexpected reply from a worker thread: ${JSON.stringify(outcome)}`);
-        }
-      })
+      .then((outcome) => settleOutcome(request, ctx, outcome, 'a worker thread'))
       .finally(() => this.aborts.delete(request));
   }
 

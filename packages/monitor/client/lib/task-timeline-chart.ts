@@ -1,17 +1,12 @@
 import { formatDuration, formatTime } from './format.ts';
 import { place, svg } from './svg.ts';
+import type { LiveTask } from './types.ts';
 
 /** The times a task went through (epoch seconds), as the task record has them. */
-export interface TaskTimes {
-  sent: number | null;
-  received: number | null;
-  started: number | null;
-  succeeded: number | null;
-  failed: number | null;
-  retried: number | null;
-  revoked: number | null;
-  rejected: number | null;
-}
+export type TaskTimes = Pick<
+  LiveTask,
+  'sent' | 'received' | 'started' | 'succeeded' | 'failed' | 'retried' | 'revoked' | 'rejected'
+>;
 
 const PHASES = [
   { from: 'sent', to: 'received', label: 'waiting in queue', cls: 'phase-queued' },

@@ -11,13 +11,8 @@ import {
 } from 'celeriac';
 import { instantOfWallTime, wallTimeText } from './zoned-time.ts';
 
-/**
- * The periodic-task form, field by field (django-celery-beat's admin, flattened): the HTML form
- * and the REST API take the same names, so one parser gives both the same per-field errors.
- */
-export const PERIODIC_FIELDS = [
-  'name',
-  'task',
+/** The fields that make up a schedule; the others do not change its description. */
+export const SCHEDULE_FIELDS = [
   'schedule_type',
   'every',
   'period',
@@ -31,6 +26,16 @@ export const PERIODIC_FIELDS = [
   'latitude',
   'longitude',
   'clocked_time',
+] as const;
+
+/**
+ * The periodic-task form, field by field (django-celery-beat's admin, flattened): the HTML form
+ * and the REST API take the same names, so one parser gives both the same per-field errors.
+ */
+export const PERIODIC_FIELDS = [
+  'name',
+  'task',
+  ...SCHEDULE_FIELDS,
   'args',
   'kwargs',
   'queue',

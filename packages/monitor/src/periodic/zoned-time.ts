@@ -1,3 +1,5 @@
+import { timeZoneOffsetAt as offsetAt } from 'celeriac';
+
 /**
  * Wall times in a named zone, for the form's `clocked_time` and `expires`: a browser's
  * `datetime-local` input gives `2030-01-31T09:00` with no zone, which we read in the entry's
@@ -29,29 +31,4 @@ export function instantOfWallTime(text: string, timeZone: string): number | unde
 export function wallTimeText(ms: number, timeZone: string): string {
   const text = new Date(ms + offsetAt(ms, timeZone)).toISOString();
   return text.slice(11, 19).endsWith(':00') ? text.slice(0, 16) : text.slice(0, 19);
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** The zone's offset from UTC at instant `ms`, in ms (Berlin in summer: +7_200_000). */
-function offsetAt(ms: number, timeZone: string): number {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(new Date(ms)))
-    if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
-  return wall - Math.floor(ms / 1000) * 1000;
 }

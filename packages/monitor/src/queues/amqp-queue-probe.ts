@@ -1,5 +1,6 @@
 import type { Transport } from 'celeriac';
 import type { QueueProbe, QueueProbeOptions, QueueReading } from './queue-probe.ts';
+import { readingsFromStats } from './broker-queue-probe.ts';
 import { RabbitManagementApi } from './rabbitmq-management.ts';
 
 /**
@@ -28,18 +29,8 @@ export class AmqpQueueProbe implements QueueProbe {
   async probe(queues: readonly string[]): Promise<Map<string, QueueReading>> {
     const fromApi = this.api ? await this.api.queues(queues) : undefined;
     if (fromApi) return fromApi;
-    const out = new Map<string, QueueReading>();
-    if (!this.transport.queueStats) throw new Error('this AMQP transport cannot report queue counts');
-    const stats = await this.transport.queueStats(queues);
-    for (const queue of queues) {
-      const s = stats.get(queue);
-      out.set(
-        queue,
-        s
-          ? { exists: true, ready: s.ready, unacked: s.unacked ?? null, consumers: s.consumers ?? null }
-          : { exists: false, ready: null, unacked: null, consumers: null },
-      );
-    }
-    return out;
+    const fromStats = await readingsFromStats(this.transport, queues);
+    if (!fromStats) throw new Error('this AMQP transport cannot report queue counts');
+    return fromStats;
   }
 }

@@ -19,24 +19,36 @@ export class BrokerQueueProbe implements QueueProbe {
   }
 
   async probe(queues: readonly string[]): Promise<Map<string, QueueReading>> {
+    const fromStats = await readingsFromStats(this.transport, queues);
+    if (fromStats) return fromStats;
     const out = new Map<string, QueueReading>();
-    if (this.transport.queueStats) {
-      const stats = await this.transport.queueStats(queues);
-      for (const queue of queues) {
-        const s = stats.get(queue);
-        out.set(
-          queue,
-          s
-            ? { exists: true, ready: s.ready, unacked: s.unacked ?? null, consumers: s.consumers ?? null }
-            : { exists: false, ready: null, unacked: null, consumers: null },
-        );
-      }
-      return out;
-    }
     for (const queue of queues) {
       const ready = await this.transport.queueLength(queue);
       out.set(queue, { exists: true, ready, unacked: null, consumers: null });
     }
     return out;
   }
+}
+
+/**
+ * A reading per queue from the transport's own counts (`queueStats`), where it has them: a queue
+ * missing from its answer does not exist. Undefined when the transport keeps no such counts.
+ */
+export async function readingsFromStats(
+  transport: Transport,
+  queues: readonly string[],
+): Promise<Map<string, QueueReading> | undefined> {
+  if (!transport.queueStats) return undefined;
+  const stats = await transport.queueStats(queues);
+  const out = new Map<string, QueueReading>();
+  for (const queue of queues) {
+    const s = stats.get(queue);
+    out.set(
+      queue,
+      s
+        ? { exists: true, ready: s.ready, unacked: s.unacked ?? null, consumers: s.consumers ?? null }
+        : { exists: false, ready: null, unacked: null, consumers: null },
+    );
+  }
+  return out;
 }

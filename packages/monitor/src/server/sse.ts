@@ -1,10 +1,14 @@
 import type { ClusterState, StateChange } from '../state/cluster-state.ts';
-import { heartbeatExpires, isAlive } from '../state/worker-state.ts';
+import type { TaskRecord, TimelineEntry } from '../state/task-state.ts';
+import { heartbeatExpires, isAlive, type WorkerRecord } from '../state/worker-state.ts';
 
-export interface LiveUpdate {
-  event: 'task' | 'worker';
-  data: unknown;
-}
+/** A task as the live stream sends it: its newest timeline entry instead of the whole timeline. */
+export type LiveTask = Omit<TaskRecord, 'timeline'> & { lastEvent: TimelineEntry | null };
+
+/** A worker as the live stream sends it, with its liveness worked out. */
+export type LiveWorker = WorkerRecord & { online: boolean; expires: number | null };
+
+export type LiveUpdate = { event: 'task'; data: LiveTask } | { event: 'worker'; data: LiveWorker };
 
 /** The dashboard's counters, sent with every batch. */
 export interface LiveSummary {

@@ -57,13 +57,8 @@ export const celeriacResultTable: ResultTableAdapter = {
   },
 
   async read(db, taskId, now) {
-    const row = await db
-      .selectFrom(RESULT_TABLE)
-      .selectAll()
-      .where('task_id', '=', taskId)
-      .executeTakeFirst();
-    if (!row || (row.expires_at_ms !== null && Number(row.expires_at_ms) <= now)) return undefined;
-    return resultRowToMeta(row);
+    const row = await liveResultRow(db, taskId, now);
+    return row && resultRowToMeta(row);
   },
 
   async readReady(db, taskIds) {
@@ -87,6 +82,17 @@ export const celeriacResultTable: ResultTableAdapter = {
 };
 
 /** A row of our table as Celery's result meta. */
+/** The task's row in our table, unless it has none or it expired by `now`. */
+export async function liveResultRow(
+  db: Kysely<SqlResultDatabase>,
+  taskId: string,
+  now: number,
+): Promise<TaskResultTable | undefined> {
+  const row = await db.selectFrom(RESULT_TABLE).selectAll().where('task_id', '=', taskId).executeTakeFirst();
+  if (!row || (row.expires_at_ms !== null && Number(row.expires_at_ms) <= now)) return undefined;
+  return row;
+}
+
 export function resultRowToMeta(row: TaskResultTable): ResultMeta {
   return {
     task_id: row.task_id,

@@ -1,7 +1,14 @@
-import { CompiledQuery, sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import {
+  CompiledQuery,
+  sql,
+  type Expression,
+  type Kysely,
+  type SelectQueryBuilder,
+  type SqlBool,
+} from 'kysely';
 import type { ResultMeta } from '../../result/meta.ts';
 import { READY_STATES } from '../../result/states.ts';
-import { resultRowToMeta } from './celeriac-result-table.ts';
+import { liveResultRow, resultRowToMeta } from './celeriac-result-table.ts';
 import type { DjangoTaskResultTable } from './django-result-table.ts';
 import type { SqlDialectName } from './sql-connection.ts';
 import { RESULT_TABLE, type TaskResultTable } from './sql-schema.ts';
@@ -89,6 +96,14 @@ function like(column: string, text: string): Expression<SqlBool> {
   return sql<SqlBool>`${sql.ref(column)} like ${likePattern(text)} escape '!'`;
 }
 
+/** A search matches the task id exactly, or a substring of the id or of any of `columns`. */
+function searchTerms(search: string, columns: readonly string[]): Expression<SqlBool>[] {
+  return [
+    sql<SqlBool>`${sql.ref('task_id')} = ${search}`,
+    ...['task_id', ...columns].map((column) => like(column, search)),
+  ];
+}
+
 function encodeCursor(parts: number[]): string {
   return Buffer.from(parts.join('.')).toString('base64url');
 }
@@ -162,15 +177,7 @@ export function celeriacListing(dialect: SqlDialectName): ResultListing {
     if (f.createdToMs !== undefined) q = q.where('created_at_ms', '<', f.createdToMs);
     const search = f.search;
     if (search) {
-      q = q.where((eb) =>
-        eb.or([
-          eb('task_id', '=', search),
-          like('task_id', search),
-          like('name', search),
-          like('args', search),
-          like('kwargs', search),
-        ]),
-      );
+      q = q.where((eb) => eb.or(searchTerms(search, ['name', 'args', 'kwargs'])));
     }
     return q.where((eb) => eb.or([eb('expires_at_ms', 'is', null), eb('expires_at_ms', '>', now)]));
   };
@@ -212,32 +219,43 @@ export function celeriacListing(dialect: SqlDialectName): ResultListing {
     },
     async cappedCount(db, filter, cap, now) {
       if (filter.states?.length === 0) return 0;
-      const inner = filtered(db, filter, now)
-        .select(sql<number>`1`.as('one'))
-        .limit(cap)
-        .as('capped');
-      const row = await db
-        .selectFrom(inner)
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
+      return countUpTo(db, filtered(db, filter, now), cap);
     },
     estimate: (db) => tableEstimate(db, dialect, RESULT_TABLE),
     async find(db, taskId, now) {
-      const row = await db
-        .selectFrom(RESULT_TABLE)
-        .selectAll()
-        .where('task_id', '=', taskId)
-        .executeTakeFirst();
-      if (!row || (row.expires_at_ms !== null && Number(row.expires_at_ms) <= now)) return undefined;
-      return fromOurRow(row);
+      const row = await liveResultRow(db, taskId, now);
+      return row && fromOurRow(row);
     },
-    async remove(db, taskId) {
-      const r = await db.deleteFrom(RESULT_TABLE).where('task_id', '=', taskId).executeTakeFirst();
-      return Number(r.numDeletedRows) > 0;
-    },
+    remove: (db, taskId) => removeTask(db, RESULT_TABLE, taskId),
     explain: (db, filter, limit) => explainQuery(db, dialect, pageQuery(db, filter, limit + 1, Date.now())),
   };
+}
+
+/** How many rows `rows` selects, counting no further than `cap` (a LIMITed subquery). */
+async function countUpTo<TB extends keyof SqlResultDatabase>(
+  db: Kysely<SqlResultDatabase>,
+  rows: SelectQueryBuilder<SqlResultDatabase, TB, object>,
+  cap: number,
+): Promise<number> {
+  const inner = rows
+    .select(sql<number>`1`.as('one'))
+    .limit(cap)
+    .as('capped');
+  const row = await db
+    .selectFrom(inner)
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Deletes the task's row from `table`; whether there was one. */
+async function removeTask(
+  db: Kysely<SqlResultDatabase>,
+  table: typeof RESULT_TABLE | typeof DJANGO_TABLE,
+  taskId: string,
+): Promise<boolean> {
+  const r = await db.deleteFrom(table).where('task_id', '=', taskId).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
 }
 
 function fromOurRow(row: TaskResultTable): StoredResult {
@@ -264,15 +282,7 @@ export function djangoListing(dialect: SqlDialectName): ResultListing {
     if (f.createdToMs !== undefined) q = q.where('date_created', '<', datetime(f.createdToMs));
     const search = f.search;
     if (search) {
-      q = q.where((eb) =>
-        eb.or([
-          eb('task_id', '=', search),
-          like('task_id', search),
-          like('task_name', search),
-          like('task_args', search),
-          like('task_kwargs', search),
-        ]),
-      );
+      q = q.where((eb) => eb.or(searchTerms(search, ['task_name', 'task_args', 'task_kwargs'])));
     }
     return q;
   };
@@ -298,15 +308,7 @@ export function djangoListing(dialect: SqlDialectName): ResultListing {
     },
     async cappedCount(db, filter, cap) {
       if (filter.states?.length === 0) return 0;
-      const inner = filtered(db, filter)
-        .select(sql<number>`1`.as('one'))
-        .limit(cap)
-        .as('capped');
-      const row = await db
-        .selectFrom(inner)
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
+      return countUpTo(db, filtered(db, filter), cap);
     },
     estimate: (db) => tableEstimate(db, dialect, DJANGO_TABLE),
     async find(db, taskId) {
@@ -317,10 +319,7 @@ export function djangoListing(dialect: SqlDialectName): ResultListing {
         .executeTakeFirst();
       return row ? fromDjangoRow(row) : undefined;
     },
-    async remove(db, taskId) {
-      const r = await db.deleteFrom(DJANGO_TABLE).where('task_id', '=', taskId).executeTakeFirst();
-      return Number(r.numDeletedRows) > 0;
-    },
+    remove: (db, taskId) => removeTask(db, DJANGO_TABLE, taskId),
     explain: (db, filter, limit) => explainQuery(db, dialect, pageQuery(db, filter, limit + 1)),
   };
 }
