@@ -54,6 +54,7 @@ export class RedisLease implements BeatLease {
   private readonly lockKey: string;
   private readonly sentKey: string;
   private readonly claimed = new Map<string, string>();
+  private connectionError: Error | undefined;
 
   constructor(options: RedisLeaseOptions) {
     const prefix = options.keyPrefix ?? 'celeriac:beat';
@@ -65,19 +66,34 @@ export class RedisLease implements BeatLease {
       typeof options.redis === 'string'
         ? new Redis(options.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
         : options.redis;
-    // Connection errors also reject the command under way, which beat logs ("lease unreachable");
-    // without a listener ioredis would print each retry as an "Unhandled error event".
-    if (this.ownsClient) this.redis.on('error', () => undefined);
+    // A connection error also fails the command under way, but only as "max retries per request";
+    // keep the socket's own error so the failure beat logs says why (and ioredis does not print
+    // each retry as an "Unhandled error event").
+    if (this.ownsClient) {
+      this.redis.on('error', (err: Error) => (this.connectionError = err));
+      this.redis.on('ready', () => (this.connectionError = undefined));
+    }
     this.description = `redis:${prefix}`;
   }
 
+  /** Runs a lease script; a failure caused by the connection names the connection's error. */
+  private async evalScript(script: string, keyCount: number, ...args: string[]): Promise<unknown> {
+    try {
+      return await this.redis.eval(script, keyCount, ...args);
+    } catch (err) {
+      const cause = this.connectionError;
+      if (!cause || this.redis.status === 'ready') throw err;
+      throw new Error(`the lease's Redis is unreachable: ${cause.message}`, { cause: err });
+    }
+  }
+
   async acquire(): Promise<boolean> {
-    return (await this.redis.eval(ACQUIRE, 1, this.lockKey, this.holder, String(this.leaseMs))) === 1;
+    return (await this.evalScript(ACQUIRE, 1, this.lockKey, this.holder, String(this.leaseMs))) === 1;
   }
 
   async claim(entryName: string, slotMs: number, runAtMs: number): Promise<Claim> {
     const record = formatRecord(slotMs, runAtMs);
-    const [code, text] = (await this.redis.eval(
+    const [code, text] = (await this.evalScript(
       CLAIM,
       2,
       this.lockKey,
@@ -99,11 +115,11 @@ export class RedisLease implements BeatLease {
   async unclaim(entryName: string, _slotMs: number, previous: string | undefined): Promise<void> {
     const ours = this.claimed.get(entryName);
     if (ours === undefined) return;
-    await this.redis.eval(UNCLAIM, 1, this.sentKey, entryName, ours, previous ?? '');
+    await this.evalScript(UNCLAIM, 1, this.sentKey, entryName, ours, previous ?? '');
   }
 
   async release(): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.lockKey, this.holder);
+    await this.evalScript(RELEASE, 1, this.lockKey, this.holder);
   }
 
   async close(): Promise<void> {
