@@ -352,7 +352,65 @@ describe('live updates (SSE)', () => {
     controller.abort();
     await reader.cancel().catch(() => undefined);
   });
+
+  it('sends first what changed between the page render and the stream connecting, then resumes by Last-Event-ID', async () => {
+    const { cookie } = await login();
+    const page = await (await web.request('/tasks', { headers: { cookie } })).text();
+    const since = /<meta name="live-since" content="(\d+)"/.exec(page)?.[1];
+    expect(since).toBeDefined();
+    expect(page).not.toContain('gap-1');
+    // The task finishes after the page was rendered, before its script opens the stream.
+    const task = { hostname: 'celery@api-w1', uuid: 'gap-1', clock: 3 };
+    monitor.onEvent({ ...task, type: 'task-received', name: 'tasks.gap', timestamp: now() });
+    monitor.onEvent({ ...task, type: 'task-succeeded', result: '5', runtime: 0.1, timestamp: now() });
+
+    const first = await firstBatch(`/api/events?since=${since}`);
+    expect(first.tasks.map((t) => t.uuid)).toEqual(['gap-1']);
+    expect(first.tasks[0]).toMatchObject({ state: 'SUCCESS', name: 'tasks.gap', result: '5' });
+    expect(Number(first.id)).toBeGreaterThan(Number(since));
+    // Without `since` (an old page, a client of its own) nothing is replayed.
+    expect((await firstBatch('/api/events')).tasks).toEqual([]);
+    // A reconnect with the last id it saw gets only what came after it.
+    monitor.onEvent({ ...task, uuid: 'gap-2', type: 'task-received', name: 'tasks.gap', timestamp: now() });
+    const resumed = await firstBatch(`/api/events?since=${since}`, { 'Last-Event-ID': first.id });
+    expect(resumed.tasks.map((t) => t.uuid)).toEqual(['gap-2']);
+
+    for (const bad of ['abc', '-1', '1e3']) {
+      const res = await web.request(`/api/events?since=${bad}`, { headers: bearer });
+      expect(res.status, bad).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/since/);
+    }
+  });
 });
+
+/** Opens `/api/events` and reads its first batch: the replayed tasks (if any) and the batch's SSE id. */
+async function firstBatch(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ tasks: Array<Record<string, unknown>>; id: string }> {
+  const controller = new AbortController();
+  const res = await web.request(path, { headers: { ...bearer, ...headers }, signal: controller.signal });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  let text = '';
+  try {
+    // The first summary closes the first batch (task and worker events come before it).
+    while (!/event: summary\ndata: .*\nid: \d+\n/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended before its first summary: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
+  } finally {
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+  }
+  const head = text.slice(0, text.indexOf('event: summary'));
+  const data = /event: task\ndata: (.*)\n/.exec(head)?.[1];
+  return {
+    tasks: data ? (JSON.parse(data) as Array<Record<string, unknown>>) : [],
+    id: /event: summary\ndata: .*\nid: (\d+)\n/.exec(text)![1]!,
+  };
+}
 
 describe('pages', () => {
   it('escapes task data everywhere: list, detail, dashboard', async () => {

@@ -1,4 +1,4 @@
-import { basePath } from './page.ts';
+import { basePath, meta } from './page.ts';
 import type { LiveSummary, LiveTask, LiveWorker } from './types.ts';
 
 interface Handlers {
@@ -30,7 +30,12 @@ export function onLive<K extends keyof Handlers>(event: K, handler: Handlers[K][
 export function startLive(): void {
   const status = document.getElementById('live-status');
   if (!window.EventSource || !status) return;
-  const source = new EventSource(`${basePath()}/api/events`);
+  // The version the page was rendered at: what changed between the render and this connection
+  // comes first, so the page misses nothing (a reconnect resumes from the last batch's id).
+  const since = meta('live-since');
+  const source = new EventSource(
+    `${basePath()}/api/events${since ? `?since=${encodeURIComponent(since)}` : ''}`,
+  );
   source.onopen = () => {
     status.textContent = 'live';
     status.className = 'live on';

@@ -5,7 +5,7 @@ import type { Monitor } from '../monitor.ts';
 import { listTasks, TaskQuerySchema } from '../state/task-query.ts';
 import { isAlive } from '../state/worker-state.ts';
 import { badRequest, MonitorHttpError, notFound } from './errors.ts';
-import type { LiveHub } from './sse.ts';
+import type { LiveHub, LiveSummary, LiveUpdate } from './sse.ts';
 import { streamBrokerStatus } from './status-api.ts';
 import type { MonitorEnv } from './types.ts';
 
@@ -134,18 +134,24 @@ export function registerApi(app: Hono<MonitorEnv>, monitor: Monitor, hub: LiveHu
   // Worker control and task rate/time limits: worker-control-api.ts
 
   // /api/queues and /api/queues/length: queues-api.ts
-  app.get('/api/events', (c) =>
-    streamSSE(c, async (stream) => {
-      const unsubscribe = hub.subscribe((updates, summary) => {
+  app.get('/api/events', (c) => {
+    const seen = versionParam(c.req.header('last-event-id') ?? c.req.query('since'));
+    return streamSSE(c, async (stream) => {
+      // Each batch carries the hub's version as its SSE id: a reconnecting EventSource sends it back
+      // (Last-Event-ID), as a page sends the version it was rendered at (`since`), and gets first
+      // what changed after it, so nothing that happened while it was not listening is missed.
+      const send = (updates: LiveUpdate[], summary: LiveSummary, version: number) => {
+        const id = String(version);
         const tasks = updates.filter((u) => u.event === 'task').map((u) => u.data);
         const workers = updates.filter((u) => u.event === 'worker').map((u) => u.data);
-        if (tasks.length) void stream.writeSSE({ event: 'task', data: JSON.stringify(tasks) });
-        if (workers.length) void stream.writeSSE({ event: 'worker', data: JSON.stringify(workers) });
-        void stream.writeSSE({ event: 'summary', data: JSON.stringify(summary) });
-      });
+        if (tasks.length) void stream.writeSSE({ event: 'task', data: JSON.stringify(tasks), id });
+        if (workers.length) void stream.writeSSE({ event: 'worker', data: JSON.stringify(workers), id });
+        void stream.writeSSE({ event: 'summary', data: JSON.stringify(summary), id });
+      };
+      const unsubscribe = hub.subscribe(send);
       const unsubscribeBroker = streamBrokerStatus(monitor, stream);
       stream.onAbort(() => (unsubscribe(), unsubscribeBroker()));
-      await stream.writeSSE({ event: 'summary', data: JSON.stringify(hub.summary()) });
+      send(seen === undefined ? [] : hub.since(seen), hub.summary(), hub.version);
       // A comment every 15 s keeps proxies from closing an idle stream.
       while (!stream.aborted && !stream.closed) {
         await stream.sleep(15_000);
@@ -153,6 +159,15 @@ export function registerApi(app: Hono<MonitorEnv>, monitor: Monitor, hub: LiveHu
       }
       unsubscribe();
       unsubscribeBroker();
-    }),
-  );
+    });
+  });
+}
+
+/** `since` / `Last-Event-ID`: a version this monitor's stream or pages handed out. */
+function versionParam(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const version = Number(text);
+  if (!/^\d{1,15}$/.test(text) || !Number.isSafeInteger(version))
+    throw badRequest(`since: not a version from this monitor's pages or stream: ${text.slice(0, 40)}`);
+  return version;
 }

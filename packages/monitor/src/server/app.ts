@@ -100,6 +100,7 @@ export function createMonitorApp(monitor: Monitor, options: MonitorAppOptions): 
       insecure: auth.insecureNoAuth === true,
       broker: monitor.broker.snapshot(),
       homeLink,
+      liveVersion: hub.version,
     };
   };
   const wantsHtml = (c: Context) =>

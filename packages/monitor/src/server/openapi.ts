@@ -135,7 +135,13 @@ export function openApiDocument(base: string): object {
       '/api/events': {
         get: {
           summary: 'Server-sent events: `task` and `worker` batches (JSON arrays)',
-          responses: { 200: { description: 'text/event-stream' } },
+          parameters: [
+            q(
+              'since',
+              "a version (a page's `live-since`, or a batch's SSE id): first sends what changed after it (Last-Event-ID wins)",
+            ),
+          ],
+          responses: { 200: { description: 'text/event-stream' }, 400: error },
         },
       },
       '/metrics': {

@@ -25,16 +25,20 @@ export function registerPages(
   app.get('/tasks', async (c) => {
     const parsed = TaskQuerySchema.safeParse(c.req.query());
     if (!parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? 'invalid filter');
+    // The context (with the live version) before the read: what changes while history is read
+    // reaches the page over its stream.
+    const ctx = pageContext(c);
     const workers = state.workerList().map((w) => w.hostname);
     const page = await listTasks(state, monitor.history, parsed.data);
-    return c.html(tasksPage(pageContext(c), parsed.data, page, workers));
+    return c.html(tasksPage(ctx, parsed.data, page, workers));
   });
 
   app.get('/task/:id', async (c) => {
     const id = c.req.param('id');
+    const ctx = pageContext(c);
     const task = state.task(id) ?? (id.length <= 255 ? await monitor.history?.get(id) : undefined);
     if (!task) throw notFound(`task ${id}`);
-    return c.html(taskDetailPage(pageContext(c), task, workflowOf(state, task)));
+    return c.html(taskDetailPage(ctx, task, workflowOf(state, task)));
   });
 
   // /workers and /worker/:name: worker-pages.ts

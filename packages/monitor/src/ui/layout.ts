@@ -21,6 +21,8 @@ export interface PageContext {
   broker?: BrokerStatusSnapshot;
   /** Back to the app the monitor is mounted in (`MonitorAppOptions.homeLink`). */
   homeLink?: { href: string; label: string };
+  /** The live stream's version when the page was rendered: its stream first sends what changed since. */
+  liveVersion?: number;
 }
 
 const NAV = [
@@ -40,6 +42,7 @@ export function layout(ctx: PageContext, title: string, page: string, body: Html
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="csrf-token" content="${ctx.csrf}" />
         <meta name="base-path" content="${ctx.base}" />
+        ${ctx.liveVersion === undefined ? '' : html`<meta name="live-since" content="${ctx.liveVersion}" />`}
         <title>${title} · Celeriac monitor</title>
         ${assetTags(ctx.base)}
       </head>
