@@ -139,8 +139,10 @@ await describeWith(['rabbitmq', 'redis'], 'PostgreSQL result backend stopped und
     expect(load.rejected).toEqual([]);
     expect(ackedWhileDown).toEqual([]);
     expect(ackedWithoutRow).toEqual([]);
-    // The outage really caught tasks in flight, or the scenario proves nothing.
-    expect(ranDuringOutage).toBeGreaterThan(0);
+    // The outage really caught tasks in flight, or the scenario proves nothing: finished tasks sat
+    // unacked because their state could not be stored. (How many more ran during the outage depends on
+    // timing: with acksLate a slot stays taken until its task's state is stored, so once every slot
+    // holds such a task the worker takes nothing new, and `ranDuringOutage` can be 0.)
     expect(heldUnacked).toBeGreaterThan(0);
     expect(t.lost).toBe(0);
     expect(lost).toBe(0);
