@@ -95,8 +95,9 @@ describe('threads pool: recycling, resizing, autoscale', () => {
       autoscale: { max: 3, min: 1, keepaliveMs: 60_000 },
     });
     expect(worker.concurrency()).toBe(1);
-    const results = await Promise.all([1, 2, 3].map(() => tasks.burnId.delay(1000)));
-    await waitFor(() => worker.concurrency() === 3, 10_000, 'the autoscaler to grow the pool');
+    // Enough work that tasks are still waiting at the autoscaler's 1 s ticks even on a busy box.
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map(() => tasks.burnId.delay(1500)));
+    await waitFor(() => worker.concurrency() === 3, 15_000, 'the autoscaler to grow the pool');
     // Each new thread loads tsx and the module before it takes a task: seconds on a busy box.
     await waitFor(() => worker.poolStats().processes.length === 3, 20_000, 'three threads');
     await Promise.all(results.map((r) => r.get({ timeout: 20_000 })));
@@ -104,5 +105,5 @@ describe('threads pool: recycling, resizing, autoscale', () => {
     await waitFor(() => worker.concurrency() === 1, 5000, 'the pool to shrink to the new max');
     await waitFor(() => worker.poolStats().processes.length === 1, 5000, 'the extra threads to end');
     expect(await (await tasks.add.delay(1, 1)).get({ timeout: 10_000 })).toBe(2);
-  }, 28_000);
+  }, 45_000);
 });
