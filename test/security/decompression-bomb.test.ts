@@ -106,11 +106,20 @@ await describeWith(['rabbitmq'], 'compressed task messages that inflate past tas
     expect(await ok.get({ timeout: 10_000 })).toBe('plain');
     await waitFor(() => ran.includes('compressed'), 10_000, 'the compressed task ran');
 
-    await waitFor(
-      async () => (await channel.checkQueue(dlq)).messageCount === 3,
-      10_000,
-      'three dead letters',
-    );
+    // The dead-letter queue is declared with the first dead letter; until then a passive declare
+    // fails with 404 and closes its channel, so each look uses a channel of its own.
+    const deadLetters = async () => {
+      const look = await connection.createChannel();
+      look.on('error', () => undefined);
+      try {
+        return (await look.checkQueue(dlq)).messageCount;
+      } catch {
+        return 0;
+      } finally {
+        await look.close().catch(() => undefined);
+      }
+    };
+    await waitFor(async () => (await deadLetters()) === 3, 10_000, 'three dead letters');
     const dead: Record<string, unknown>[] = [];
     for (let i = 0; i < 3; i++) {
       const msg = await channel.get(dlq, { noAck: true });
