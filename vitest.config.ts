@@ -15,6 +15,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests share one RabbitMQ/Redis/PostgreSQL; two files at a time keeps a 2-core box responsive.
     maxWorkers: 2,
+    // One retry, reported as such: files running side by side share one broker, and a few tests still
+    // feel another file's broadcasts (the monitor's periodic enable_events reaches every worker) or
+    // its load. A test failing twice still fails the run. Known debt: isolate those tests instead.
+    retry: 1,
     reporters: ['default'],
   },
 });
